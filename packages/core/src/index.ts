@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './grid.js';
+export * from './mesh.js';
+export * from './progress.js';
+export * from './reorient.js';
+export * from './volume.js';
