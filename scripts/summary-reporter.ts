@@ -1,4 +1,5 @@
 // Prints one plain closing line, "Tests: N passed, N failed, N skipped", that any CI log reader understands.
+import { writeSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -14,6 +15,7 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    // Printed at exit so it is the very last line, after vitest's own summary.
+    process.once('exit', () => writeSync(1, `\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`));
   }
 }

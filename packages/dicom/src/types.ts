@@ -68,6 +68,8 @@ export interface DicomFile {
   readonly mosaicSlices?: number;
   /** Siemens mosaic slice normal from CSA (SliceNormalVector), if present. */
   readonly mosaicNormal?: Vec3;
+  /** SpacingBetweenSlices (0018,0088) in mm, if present (classic multi-frame files: NM, some MR). */
+  readonly spacingBetweenSlices?: number;
   readonly lossyCompression: boolean;
   readonly burnedInAnnotation?: string;
   /** Decodes frame `index` to stored values (before rescale): grey -> 1 sample, colour -> RGB interleaved. */

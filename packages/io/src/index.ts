@@ -1,1 +1,10 @@
-export {};
+export * from './common/meta.js';
+export * from './nifti.js';
+export * from './nrrd.js';
+export * from './metaimage.js';
+export * from './labels/dicom-seg.js';
+export * from './labels/label-colors.js';
+export * from './labels/label-volume.js';
+export * from './labels/nifti-labels.js';
+export * from './labels/nrrd-labels.js';
+export * from './labels/segment-table.js';

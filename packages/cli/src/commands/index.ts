@@ -1,0 +1,20 @@
+/**
+ * The command registry. To add a command: create `./<name>.ts` exporting a `Command` (see
+ * ./types.ts) and add ONE line to COMMANDS below.
+ */
+import { demoCommand } from './demo.js';
+import { infoCommand } from './info.js';
+import type { Command } from './types.js';
+import { volumeCommand } from './volume.js';
+
+export const COMMANDS: readonly Command[] = [
+  infoCommand, // slice2solid info
+  volumeCommand, // slice2solid volume
+  demoCommand, // slice2solid demo
+];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export * from './types.js';

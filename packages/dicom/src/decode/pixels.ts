@@ -1,0 +1,264 @@
+/**
+ * Native (uncompressed) pixel unpacking and the steps shared by every codec: bit masking and
+ * sign extension (BitsStored / HighBit / PixelRepresentation), planar -> interleaved, YBR -> RGB
+ * and palette colour -> RGB.
+ */
+import { S2SError, type VoxelArray } from '@slice2solid/core';
+import type { DecodedFrame } from '../types.js';
+
+/** Palette colour lookup table (PS3.3 C.7.6.3.1.5). */
+export interface PaletteLut {
+  /** Stored value mapped to entry 0. */
+  readonly firstMapped: number;
+  /** 8 or 16. */
+  readonly bits: number;
+  readonly red: ArrayLike<number>;
+  readonly green: ArrayLike<number>;
+  readonly blue: ArrayLike<number>;
+}
+
+/** The pixel description decode needs (a subset of DicomFile). */
+export interface PixelLayout {
+  readonly name: string;
+  readonly rows: number;
+  readonly columns: number;
+  readonly samplesPerPixel: number;
+  readonly bitsAllocated: number;
+  readonly bitsStored: number;
+  readonly highBit: number;
+  readonly pixelRepresentation: number;
+  readonly photometricInterpretation: string;
+  readonly planarConfiguration: number;
+  readonly numberOfFrames: number;
+  readonly palette?: PaletteLut | undefined;
+}
+
+/** Integer typed array just wide enough for `bits` (signed or not). */
+export function integerArray(
+  bits: number,
+  signed: boolean,
+  n: number,
+): Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array {
+  if (bits <= 8) return signed ? new Int8Array(n) : new Uint8Array(n);
+  if (bits <= 16) return signed ? new Int16Array(n) : new Uint16Array(n);
+  return signed ? new Int32Array(n) : new Uint32Array(n);
+}
+
+/** Bytes one native frame occupies (bitsAllocated 1 frames are bit-packed, possibly not byte aligned). */
+export function nativeFrameBits(l: PixelLayout): number {
+  return l.rows * l.columns * l.samplesPerPixel * l.bitsAllocated;
+}
+
+/**
+ * Unpacks native frame `index` from the Pixel Data value `bytes` into raw container values
+ * (unsigned, in file sample order). `swap16` for OW data in big-endian files with 8-bit samples.
+ */
+export function unpackNative(
+  bytes: Uint8Array,
+  l: PixelLayout,
+  index: number,
+  bigEndian: boolean,
+): Uint8Array | Uint16Array | Uint32Array {
+  const n = l.rows * l.columns * l.samplesPerPixel;
+  const frameBits = nativeFrameBits(l);
+  const startBit = frameBits * index;
+  const endByte = Math.ceil((startBit + frameBits) / 8);
+  if (endByte > bytes.length) {
+    throw new S2SError(
+      'TRUNCATED_FILE',
+      `pixel data holds ${bytes.length} bytes but frame ${index} needs bytes up to ${endByte}`,
+      { hint: 'the file was cut short (incomplete copy or transfer); copy it again from the source', file: l.name },
+    );
+  }
+  switch (l.bitsAllocated) {
+    case 1: {
+      const out = new Uint8Array(n);
+      for (let k = 0; k < n; k++) {
+        const bit = startBit + k;
+        out[k] = (bytes[bit >> 3]! >> (bit & 7)) & 1; // PS3.5 8.1.1: little-endian bit order within a byte
+      }
+      return out;
+    }
+    case 8:
+      return bytes.slice(startBit / 8, startBit / 8 + n);
+    case 16: {
+      const out = new Uint16Array(n);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset + startBit / 8, n * 2);
+      const le = !bigEndian;
+      for (let k = 0; k < n; k++) out[k] = dv.getUint16(k * 2, le);
+      return out;
+    }
+    case 32: {
+      const out = new Uint32Array(n);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset + startBit / 8, n * 4);
+      const le = !bigEndian;
+      for (let k = 0; k < n; k++) out[k] = dv.getUint32(k * 4, le);
+      return out;
+    }
+    default:
+      throw new S2SError('UNSUPPORTED_FORMAT', `BitsAllocated ${l.bitsAllocated} is not supported`, {
+        hint: 'only 1, 8, 16 and 32 bits per sample are defined for native pixel data',
+        file: l.name,
+      });
+  }
+}
+
+/**
+ * Stored values from raw container values: drop bits outside BitsStored (shifted down by
+ * HighBit + 1 - BitsStored for native data) and sign-extend two's complement values.
+ * Returns the smallest exact typed array for BitsStored and PixelRepresentation.
+ */
+export function storedValues(raw: ArrayLike<number>, l: PixelLayout, shift: number): VoxelArray {
+  const bits = Math.min(Math.max(l.bitsStored, 1), 32);
+  const signed = l.pixelRepresentation === 1;
+  const out = integerArray(bits, signed, raw.length);
+  const n = raw.length;
+  if (bits === 32) {
+    for (let k = 0; k < n; k++) out[k] = raw[k]! >>> shift; // the typed array wraps to signed if needed
+    return out;
+  }
+  // Values may arrive as unsigned container values or already signed (codecs): `>>>` and the
+  // mask reduce both to the low `bits` bits; the shift pair sign-extends.
+  const mask = 2 ** bits - 1;
+  const up = 32 - bits;
+  if (signed) for (let k = 0; k < n; k++) out[k] = (((raw[k]! >>> shift) & mask) << up) >> up;
+  else for (let k = 0; k < n; k++) out[k] = (raw[k]! >>> shift) & mask;
+  return out;
+}
+
+/** Sample order planar (RRR..GGG..BBB) -> interleaved (RGBRGB). */
+export function planarToInterleaved<T extends VoxelArray>(d: T, pixels: number, samples: number): T {
+  const out = new (d.constructor as new (n: number) => T)(d.length);
+  for (let s = 0; s < samples; s++) {
+    for (let p = 0; p < pixels; p++) out[p * samples + s] = d[s * pixels + p]!;
+  }
+  return out;
+}
+
+function clamp8(v: number): number {
+  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+}
+
+/** YBR_FULL (interleaved) -> RGB in place, PS3.3 C.7.6.3.1.2. Works for 8-bit samples. */
+export function ybrFullToRgb(d: Uint8Array, maxValue = 255): void {
+  const half = (maxValue + 1) / 2;
+  for (let p = 0; p + 2 < d.length; p += 3) {
+    const y = d[p]!;
+    const cb = d[p + 1]! - half;
+    const cr = d[p + 2]! - half;
+    d[p] = clamp8(y + 1.402 * cr);
+    d[p + 1] = clamp8(y - 0.344136 * cb - 0.714136 * cr);
+    d[p + 2] = clamp8(y + 1.772 * cb);
+  }
+}
+
+/** Native YBR_FULL_422 (Y1 Y2 Cb Cr per horizontal pixel pair) -> YBR_FULL interleaved. */
+export function expand422(d: Uint8Array, rows: number, columns: number): Uint8Array {
+  const out = new Uint8Array(rows * columns * 3);
+  let src = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c += 2) {
+      const y1 = d[src++] ?? 0;
+      const y2 = d[src++] ?? 0;
+      const cb = d[src++] ?? 0;
+      const cr = d[src++] ?? 0;
+      const o = (r * columns + c) * 3;
+      out[o] = y1;
+      out[o + 1] = cb;
+      out[o + 2] = cr;
+      if (c + 1 < columns) {
+        out[o + 3] = y2;
+        out[o + 4] = cb;
+        out[o + 5] = cr;
+      }
+    }
+  }
+  return out;
+}
+
+/** Palette colour -> RGB (8-bit LUTs give Uint8, 16-bit LUTs Uint16). */
+export function applyPalette(index: ArrayLike<number>, lut: PaletteLut): Uint8Array | Uint16Array {
+  const n = index.length;
+  const out = lut.bits <= 8 ? new Uint8Array(n * 3) : new Uint16Array(n * 3);
+  const last = Math.min(lut.red.length, lut.green.length, lut.blue.length) - 1;
+  if (last < 0) return out;
+  for (let p = 0; p < n; p++) {
+    let e = index[p]! - lut.firstMapped;
+    e = e < 0 ? 0 : Math.min(e, last);
+    out[p * 3] = lut.red[e]!;
+    out[p * 3 + 1] = lut.green[e]!;
+    out[p * 3 + 2] = lut.blue[e]!;
+  }
+  return out;
+}
+
+/**
+ * From decoded container values (samples in file order) to the DecodedFrame contract.
+ * `colourDone`: the codec already returned RGB (JPEG/J2K colour transforms), so YBR is not re-converted.
+ * `planar`: the values are in planar order (native/RLE with PlanarConfiguration 1, RLE always).
+ */
+export function finishFrame(
+  raw: ArrayLike<number>,
+  l: PixelLayout,
+  opts: { shift: number; planar: boolean; colourDone: boolean },
+): DecodedFrame {
+  const pixels = l.rows * l.columns;
+  const pi = l.photometricInterpretation.toUpperCase();
+  if (l.samplesPerPixel === 1) {
+    const expected = pixels;
+    if (raw.length < expected) {
+      throw new S2SError('DECODE_FAILED', `decoded ${raw.length} values but ${l.rows}x${l.columns} needs ${expected}`, {
+        hint: 'the compressed frame does not match the image size in the header; the file is damaged',
+        file: l.name,
+      });
+    }
+    const values = storedValues(
+      raw.length === expected ? raw : Array.prototype.slice.call(raw, 0, expected),
+      l,
+      opts.shift,
+    );
+    if (pi === 'PALETTE COLOR') {
+      if (!l.palette) {
+        throw new S2SError('MALFORMED_FILE', 'PALETTE COLOR image without a usable palette lookup table', {
+          hint: 'the Red/Green/Blue Palette Color Lookup Table Descriptor and Data (0028,1101-1203) are missing or damaged',
+          file: l.name,
+        });
+      }
+      return { data: applyPalette(values, l.palette), samples: 3 };
+    }
+    return { data: values, samples: 1 };
+  }
+  if (l.samplesPerPixel !== 3) {
+    throw new S2SError('UNSUPPORTED_FORMAT', `SamplesPerPixel ${l.samplesPerPixel} is not supported`, {
+      hint: 'slice2solid reads grey (1 sample) and colour (3 samples) images',
+      file: l.name,
+    });
+  }
+  const is422 = pi === 'YBR_FULL_422' && !opts.colourDone;
+  const expected = is422 ? pixels * 2 : pixels * 3;
+  if (raw.length < expected) {
+    throw new S2SError(
+      'DECODE_FAILED',
+      `decoded ${raw.length} values but a ${l.rows}x${l.columns} colour image needs ${expected}`,
+      {
+        hint: 'the compressed frame does not match the image size in the header; the file is damaged',
+        file: l.name,
+      },
+    );
+  }
+  let values = storedValues(
+    raw.length === expected ? raw : Array.prototype.slice.call(raw, 0, expected),
+    l,
+    opts.shift,
+  );
+  if (opts.planar && !is422) values = planarToInterleaved(values, pixels, 3);
+  if (!opts.colourDone && values instanceof Uint8Array) {
+    if (is422) {
+      values = expand422(values, l.rows, l.columns);
+      ybrFullToRgb(values);
+    } else if (pi === 'YBR_FULL') {
+      ybrFullToRgb(values);
+    }
+  }
+  return { data: values, samples: 3 };
+}

@@ -1,0 +1,139 @@
+/**
+ * Decodes and rescales the images of a sorted stack into one voxel array (layout: component
+ * fastest, then i, j, k, frame). Rescale slope/intercept are applied per image, so per-frame
+ * rescale (enhanced objects, Philips) is honoured. The output is Int16 when every rescaled value
+ * is an integer that fits, Uint8 for 8-bit colour, otherwise Float32.
+ */
+import { progressReporter, type RunOptions, S2SError, type VoxelArray } from '@slice2solid/core';
+import type { DicomFile } from '../types.js';
+import { extractTile, type MosaicLayout, mosaicLayout } from './expand.js';
+import type { StackLayout } from './stack.js';
+
+export interface AssembledStack {
+  readonly data: VoxelArray;
+  readonly components: number;
+  readonly frames: number;
+  readonly range: readonly [number, number];
+  readonly rescale: { readonly slope: number; readonly intercept: number } | 'per-frame';
+}
+
+function storedRange(f: DicomFile): [number, number] {
+  const bits = Math.min(Math.max(f.bitsStored || f.bitsAllocated || 16, 1), 32);
+  if (f.pixelRepresentation === 1) return [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  return [0, 2 ** bits - 1];
+}
+
+export function assembleStack(layout: StackLayout, options: RunOptions = {}): AssembledStack {
+  const nT = layout.slices.length;
+  const nK = layout.positions.length;
+  const comps = layout.samples;
+  const slice = layout.columns * layout.rows * comps;
+  const total = slice * nK * nT;
+  const all = layout.slices.flat();
+  const s0 = all[0]!;
+  const perFrame = all.some((im) => im.slope !== s0.slope || im.intercept !== s0.intercept);
+  const integerRescale = all.every((im) => Number.isInteger(im.slope) && Number.isInteger(im.intercept));
+  // theoretical range after rescale
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const im of all) {
+    const [a, b] = storedRange(im.file);
+    const x = a * im.slope + im.intercept;
+    const y = b * im.slope + im.intercept;
+    lo = Math.min(lo, x, y);
+    hi = Math.max(hi, x, y);
+  }
+  const colour8 = comps > 1 && all.every((im) => im.file.bitsAllocated <= 8 && im.slope === 1 && im.intercept === 0);
+  let out: VoxelArray;
+  let mode: 'u8' | 'i16' | 'f32';
+  if (colour8) {
+    out = new Uint8Array(total);
+    mode = 'u8';
+  } else if (integerRescale && lo >= -32768 && hi <= 32767) {
+    out = new Int16Array(total);
+    mode = 'i16';
+  } else {
+    out = new Float32Array(total);
+    mode = 'f32';
+  }
+  const tick = progressReporter('assemble', nT * nK, options);
+  let vmin = Infinity;
+  let vmax = -Infinity;
+  let integral = true;
+  const mosaics = new Map<DicomFile, MosaicLayout | undefined>();
+  let cacheKey: unknown;
+  let cacheFrame: { data: ArrayLike<number>; samples: number } | undefined;
+  let done = 0;
+  for (let t = 0; t < nT; t++) {
+    for (let k = 0; k < nK; k++) {
+      const im = layout.slices[t]![k]!;
+      const file = im.file;
+      let m = mosaics.get(file);
+      if (!mosaics.has(file)) {
+        m = mosaicLayout(file);
+        mosaics.set(file, m);
+      }
+      const key = `${im.fileOrder}:${im.frameIndex}`;
+      if (key !== cacheKey || !cacheFrame) {
+        try {
+          cacheFrame = file.decodeFrame(im.frameIndex);
+        } catch (e) {
+          if (e instanceof S2SError) throw e.withFile(file.name);
+          throw new S2SError('DECODE_FAILED', `frame ${im.frameIndex} could not be decoded: ${(e as Error).message}`, {
+            file: file.name,
+            cause: e,
+          });
+        }
+        cacheKey = key;
+      }
+      const decoded = cacheFrame;
+      if (decoded.samples !== comps) {
+        throw new S2SError('INCONSISTENT_SERIES', `decoded ${decoded.samples} samples per pixel, expected ${comps}`, {
+          file: file.name,
+        });
+      }
+      if (mode === 'i16' && (decoded.data instanceof Float32Array || decoded.data instanceof Float64Array)) {
+        // floating-point pixel data: keep full precision
+        out = Float32Array.from(out);
+        mode = 'f32';
+      }
+      const src = extractTile(decoded.data, file, comps, im.tile, m);
+      if (src.length < slice) {
+        throw new S2SError('TRUNCATED_FILE', `frame ${im.frameIndex} has ${src.length} values, expected ${slice}`, {
+          file: file.name,
+          hint: 'the pixel data is shorter than rows x columns; the file is probably truncated',
+        });
+      }
+      const base = (t * nK + k) * slice;
+      const a = im.slope;
+      const b = im.intercept;
+      if (mode === 'u8') {
+        for (let n = 0; n < slice; n++) out[base + n] = src[n]!;
+      } else if (mode === 'i16') {
+        for (let n = 0; n < slice; n++) out[base + n] = src[n]! * a + b;
+      } else {
+        for (let n = 0; n < slice; n++) {
+          const v = src[n]! * a + b;
+          out[base + n] = v;
+          if (integral && !Number.isInteger(v)) integral = false;
+        }
+      }
+      tick(++done);
+    }
+  }
+  for (let n = 0; n < out.length; n++) {
+    const v = out[n]!;
+    if (v < vmin) vmin = v;
+    if (v > vmax) vmax = v;
+  }
+  if (mode === 'f32' && integral && vmin >= -32768 && vmax <= 32767) {
+    out = Int16Array.from(out as Float32Array);
+  }
+  return {
+    data: out,
+    components: comps,
+    frames: nT,
+    range: [vmin, vmax],
+    rescale: perFrame ? 'per-frame' : { slope: s0.slope, intercept: s0.intercept },
+  };
+}

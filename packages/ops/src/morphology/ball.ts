@@ -1,0 +1,120 @@
+// Shared kernel of dilate/erode: threshold an exact distance transform at a ball radius (mm),
+// computed only inside the mask's bounding box grown by the radius.
+import { type Grid, type RunOptions, makeGrid, voxelCount } from '@slice2solid/core';
+import { squaredEdtInPlace } from '../distance/edt.js';
+import { checkMask, checkNumber, checkOrthogonal } from '../filters/internal.js';
+
+/** Relative slack on r^2 so that voxels at exactly the radius are inside the ball despite rounding. */
+export const BALL_TOLERANCE = 1e-6;
+
+export function checkRadius(r: unknown, name = 'radiusMm'): number {
+  return checkNumber(r, name, 0, 'give a radius in millimetres, 0 or more');
+}
+
+/** Index box [start, end) of the non-zero voxels, or undefined when there are none. */
+export function nonZeroBox(mask: ArrayLike<number>, grid: Grid): { start: number[]; end: number[] } | undefined {
+  const [nx, ny, nz] = grid.size;
+  let i0 = nx;
+  let i1 = -1;
+  let j0 = ny;
+  let j1 = -1;
+  let k0 = nz;
+  let k1 = -1;
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      let rowAny = false;
+      for (let i = 0; i < nx; i++, p++) {
+        if (mask[p] !== 0) {
+          rowAny = true;
+          if (i < i0) i0 = i;
+          if (i > i1) i1 = i;
+        }
+      }
+      if (rowAny) {
+        if (j < j0) j0 = j;
+        if (j > j1) j1 = j;
+        if (k < k0) k0 = k;
+        if (k > k1) k1 = k;
+      }
+    }
+  }
+  if (i1 < 0) return undefined;
+  return { start: [i0, j0, k0], end: [i1 + 1, j1 + 1, k1 + 1] };
+}
+
+/**
+ * mode 'dilate': 1 where some non-zero voxel centre lies within radius (mm).
+ * mode 'erode': 1 where the voxel is non-zero and no zero voxel centre lies within radius;
+ * outside the grid counts as foreground unless `borderIsBackground`.
+ */
+export function ballMorphology(
+  mask: ArrayLike<number>,
+  grid: Grid,
+  radiusMm: number,
+  mode: 'dilate' | 'erode',
+  borderIsBackground: boolean,
+  options: RunOptions,
+): Uint8Array {
+  checkMask(mask, grid);
+  checkOrthogonal(grid, 'ball morphology');
+  const r = checkRadius(radiusMm);
+  const n = voxelCount(grid);
+  const out = new Uint8Array(n);
+  const box = nonZeroBox(mask, grid);
+  if (!box) return out;
+  const [nx, ny] = grid.size;
+  const lim = r * r * (1 + BALL_TOLERANCE);
+  // grow the box by the radius (+1 voxel for erosion so the nearest zero voxels are inside it)
+  const s0: number[] = [];
+  const e0: number[] = [];
+  for (let a = 0; a < 3; a++) {
+    const g = Math.ceil(r / grid.spacing[a]! + 1e-9) + 1;
+    s0.push(Math.max(0, box.start[a]! - g));
+    e0.push(Math.min(grid.size[a]!, box.end[a]! + g));
+  }
+  const bx = e0[0]! - s0[0]!;
+  const by = e0[1]! - s0[1]!;
+  const bz = e0[2]! - s0[2]!;
+  const sub = makeGrid({ size: [bx, by, bz], spacing: grid.spacing });
+  const f = new Float32Array(bx * by * bz);
+  const dilateMode = mode === 'dilate';
+  let q = 0;
+  for (let k = 0; k < bz; k++) {
+    for (let j = 0; j < by; j++) {
+      const row = (k + s0[2]!) * nx * ny + (j + s0[1]!) * nx + s0[0]!;
+      for (let i = 0; i < bx; i++, q++) {
+        const fg = mask[row + i] !== 0;
+        f[q] = fg === dilateMode ? 0 : Infinity;
+      }
+    }
+  }
+  squaredEdtInPlace(f, sub, options);
+  q = 0;
+  for (let k = 0; k < bz; k++) {
+    for (let j = 0; j < by; j++) {
+      const row = (k + s0[2]!) * nx * ny + (j + s0[1]!) * nx + s0[0]!;
+      for (let i = 0; i < bx; i++, q++) {
+        const d2 = f[q]!;
+        out[row + i] = dilateMode ? (d2 <= lim ? 1 : 0) : d2 > lim ? 1 : 0;
+      }
+    }
+  }
+  if (!dilateMode && borderIsBackground) {
+    // the nearest voxel centre outside the grid is straight across the nearest face
+    const [, , nz] = grid.size;
+    const [sx, sy, sz] = grid.spacing;
+    let p = 0;
+    for (let k = 0; k < nz; k++) {
+      const dk = Math.min(k + 1, nz - k) * sz;
+      for (let j = 0; j < ny; j++) {
+        const dj = Math.min(Math.min(j + 1, ny - j) * sy, dk);
+        for (let i = 0; i < nx; i++, p++) {
+          const d = Math.min(Math.min(i + 1, nx - i) * sx, dj);
+          if (d * d <= lim) out[p] = 0;
+        }
+      }
+    }
+  }
+  return out;
+}
