@@ -17,7 +17,12 @@ const OUT = join(ROOT, 'packages', 'dicom', 'src', 'deid', 'profile-table.genera
 /** Formats with the repo's biome so the committed file stays stable under `biome check --write`. */
 function format(source) {
   const biome = join(ROOT, 'node_modules', '.bin', 'biome');
-  return execFileSync(biome, ['format', '--diagnostic-level=error', `--stdin-file-path=${OUT}`], { cwd: ROOT, input: source, encoding: 'utf8' });
+  return execFileSync(biome, ['format', '--diagnostic-level=error', `--stdin-file-path=${OUT}`], {
+    cwd: ROOT,
+    input: source,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
 }
 
 /** Minimal RFC 4180 CSV reader (quoted fields, doubled quotes). */

@@ -10,8 +10,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { type RunOptions, S2SError, type Vec3, type Volume } from '@slice2solid/core';
 import { type LoadReport, loadDicomSeries, type SeriesSummary } from '@slice2solid/dicom';
-import { looksLikeNifti, looksLikeNrrd, readNifti, readNrrd, volumeWarnings } from '@slice2solid/io';
-import { Gunzip, unzipSync } from 'fflate';
+import { companionFileNames, detectFormat, readVolume, volumeWarnings } from '@slice2solid/io';
+import { unzipSync } from 'fflate';
 
 export interface InputFile {
   /** Path relative to the input root (or the entry name inside a zip). */
@@ -100,73 +100,20 @@ export function skipReason(name: string): string | undefined {
 export function isZip(b: Uint8Array): boolean {
   return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 }
-export function isGzip(b: Uint8Array): boolean {
-  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
-}
-export function hasDicmPreamble(b: Uint8Array): boolean {
-  return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
-}
-function isPng(b: Uint8Array): boolean {
-  return b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
-}
-function isTiff(b: Uint8Array): boolean {
-  return (
-    b.length >= 4 &&
-    ((b[0] === 0x49 && b[1] === 0x49 && b[2] === 42 && b[3] === 0) ||
-      (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 42))
-  );
-}
-function isMetaImage(b: Uint8Array): boolean {
-  const head = new TextDecoder('latin1').decode(b.subarray(0, 64));
-  return /^\s*(ObjectType|NDims)\s*=/.test(head);
-}
 
-export type ContentKind = 'dicom' | 'nifti' | 'nrrd' | 'metaimage' | 'png' | 'tiff' | 'zip' | 'unknown';
+export type ContentKind = 'dicom' | 'nifti' | 'nifti-pair' | 'nrrd' | 'metaimage' | 'png' | 'tiff' | 'zip' | 'unknown';
 
 /**
- * What a file holds, judged by its first bytes. 'unknown' files are offered to the DICOM parser
- * (a DICOM file without preamble has no magic number).
+ * What a file holds, judged by its first bytes (gzip is peeked into; see @slice2solid/io's
+ * detectFormat). 'unknown' files are offered to the DICOM parser: a DICOM file without preamble
+ * has no magic number, and the parser reports the file as skipped if it is not DICOM.
  */
-export function contentKind(bytes: Uint8Array): ContentKind {
+export function contentKind(name: string, bytes: Uint8Array): ContentKind {
   if (isZip(bytes)) return 'zip';
-  if (hasDicmPreamble(bytes)) return 'dicom';
-  if (isPng(bytes)) return 'png';
-  if (isTiff(bytes)) return 'tiff';
-  if (looksLikeNrrd(bytes)) return 'nrrd';
-  if (isMetaImage(bytes)) return 'metaimage';
-  if (isGzip(bytes)) {
-    // look inside: NIfTI and gzipped DICOM are both common
-    const inner = gunzipHead(bytes);
-    if (looksLikeNifti(inner)) return 'nifti';
-    if (hasDicmPreamble(inner)) return 'dicom';
-    return 'unknown';
-  }
-  if (looksLikeNifti(bytes)) return 'nifti';
-  return 'unknown';
+  return detectFormat(name, bytes.subarray(0, 4096));
 }
 
-/** The first bytes (at least a few kB when there are that many) of a gzip stream, without inflating all of it. */
-function gunzipHead(bytes: Uint8Array): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  try {
-    const g = new Gunzip();
-    g.ondata = (chunk) => {
-      chunks.push(chunk);
-    };
-    const head = bytes.subarray(0, 16384);
-    g.push(head, head.length === bytes.length);
-  } catch {
-    // a truncated or corrupt stream: judge by what came out
-  }
-  const n = chunks.reduce((s, c) => s + c.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
+const VOLUME_KINDS: readonly ContentKind[] = ['nifti', 'nifti-pair', 'nrrd', 'metaimage'];
 
 /** Reads every file under `dir` (recursively, sorted by path), skipping obvious non-image files. */
 export function readFolder(dir: string): { files: InputFile[]; skipped: { name: string; reason: string }[] } {
@@ -227,15 +174,6 @@ export function readZip(
   return { files, skipped };
 }
 
-/** The volume format a file name promises (used only when the content is not recognised, for a clear error). */
-function kindFromExtension(name: string): 'nifti' | 'nrrd' | 'metaimage' | undefined {
-  const n = name.toLowerCase();
-  if (n.endsWith('.nii') || n.endsWith('.nii.gz')) return 'nifti';
-  if (n.endsWith('.nrrd') || n.endsWith('.nhdr')) return 'nrrd';
-  if (n.endsWith('.mha') || n.endsWith('.mhd')) return 'metaimage';
-  return undefined;
-}
-
 function resolvePath(path: string, cwd: string): string {
   return resolve(cwd, path);
 }
@@ -262,31 +200,51 @@ export async function loadInput(
   }
   const bytes = new Uint8Array(readFileSync(full));
   const name = basename(full);
-  const kind = contentKind(bytes) === 'unknown' ? (kindFromExtension(name) ?? 'unknown') : contentKind(bytes);
+  const kind = contentKind(name, bytes);
   if (kind === 'zip') {
     const { files, skipped } = readZip(bytes, name);
     return loadFiles(files, skipped, 'zip', options, path);
   }
-  if (kind === 'nifti' || kind === 'nrrd' || kind === 'metaimage') {
-    const readSibling = (sibling: string): Uint8Array => {
-      const p = resolve(dirname(full), sibling);
+  if (VOLUME_KINDS.includes(kind)) {
+    // a header may name data files (.nhdr, .mhd, .hdr/.img): read them from beside it
+    const companions = companionFileNames(name, bytes).map((c) => {
       try {
-        return new Uint8Array(readFileSync(p));
+        return { name: c, bytes: new Uint8Array(readFileSync(resolve(dirname(full), c))) };
       } catch {
-        throw new S2SError('IO_ERROR', `the data file "${sibling}" named in the header cannot be read`, {
+        throw new S2SError('IO_ERROR', `the data file "${c}" named in the header cannot be read`, {
           file: name,
           hint: 'keep the header and its data file together in one folder',
         });
       }
+    });
+    const volume = await readVolume([{ name, bytes }, ...companions], volumeOptions(options));
+    return {
+      kind: volumeKind(kind),
+      container: 'file',
+      volume,
+      fileCount: 1,
+      skipped: [],
+      warnings: volumeWarnings(volume),
     };
-    const volume = await readVolumeFile(kind, name, bytes, readSibling, options);
-    return { kind, container: 'file', volume, fileCount: 1, skipped: [], warnings: volumeWarnings(volume) };
   }
   if (kind === 'png' || kind === 'tiff') {
     return loadImageStack([{ name, bytes }], [], 'file', options);
   }
-  // DICOM (with preamble, gzip-wrapped, or without preamble: let the parser decide)
+  // DICOM (with preamble, gzip-wrapped, or without preamble: the parser decides)
   return loadDicom([{ name, bytes }], [], 'file', options);
+}
+
+function volumeKind(kind: ContentKind): InputKind {
+  return kind === 'nrrd' ? 'nrrd' : kind === 'metaimage' ? 'metaimage' : 'nifti';
+}
+
+function volumeOptions(options: LoadInputOptions) {
+  return {
+    signal: options.signal,
+    onProgress: options.onProgress,
+    ...(options.spacing ? { spacing: options.spacing } : {}),
+    ...(options.acceptDefaultSpacing ? { acceptDefaultSpacing: true } : {}),
+  };
 }
 
 async function loadFiles(
@@ -296,23 +254,37 @@ async function loadFiles(
   options: LoadInputOptions,
   path: string,
 ): Promise<LoadedInput> {
-  const kinds = files.map((f) => contentKind(f.bytes));
-  const dicom = files.filter((_, n) => kinds[n] === 'dicom' || kinds[n] === 'unknown');
-  const images = files.filter((_, n) => kinds[n] === 'png' || kinds[n] === 'tiff');
-  const volumes = files.filter((_, n) => kinds[n] === 'nifti' || kinds[n] === 'nrrd' || kinds[n] === 'metaimage');
-  const definiteDicom = kinds.some((k) => k === 'dicom');
-  if (definiteDicom || (dicom.length > 0 && images.length === 0)) {
-    const others = files.filter((f) => !dicom.includes(f));
-    for (const f of others) skipped.push({ name: f.name, reason: 'not DICOM (a folder is read as one DICOM series)' });
+  const kinds = files.map((f) => contentKind(f.name, f.bytes));
+  const pick = (want: readonly ContentKind[]) => files.filter((_, n) => want.includes(kinds[n]!));
+  const dicom = pick(['dicom', 'unknown']);
+  const images = pick(['png', 'tiff']);
+  const headers = pick(VOLUME_KINDS);
+  const leftOut = (kept: InputFile[], reason: string) => {
+    for (const f of files) if (!kept.includes(f)) skipped.push({ name: f.name, reason });
+  };
+  if (kinds.includes('dicom') || (dicom.length > 0 && images.length === 0 && headers.length === 0)) {
+    leftOut(dicom, 'not DICOM (a folder is read as one DICOM series)');
     return loadDicom(dicom, skipped, container, options);
   }
   if (images.length > 0) {
-    for (const f of files) if (!images.includes(f)) skipped.push({ name: f.name, reason: 'not a PNG/TIFF slice' });
+    leftOut(images, 'not a PNG/TIFF slice');
     return loadImageStack(images, skipped, container, options);
   }
-  if (volumes.length > 0) {
-    throw new S2SError('INVALID_ARGUMENT', `the ${container} holds volume files (NIfTI/NRRD/MetaImage), not a series`, {
-      hint: `give one of the files directly, e.g. ${join(path, volumes[0]!.name)}`,
+  if (headers.length === 1) {
+    // one volume file (with its data files, if it names any)
+    const volume = await readVolume(files, volumeOptions(options));
+    return {
+      kind: volumeKind(kinds[files.indexOf(headers[0]!)]!),
+      container,
+      volume,
+      fileCount: files.length,
+      skipped,
+      warnings: volumeWarnings(volume),
+    };
+  }
+  if (headers.length > 1) {
+    throw new S2SError('INVALID_ARGUMENT', `the ${container} holds ${headers.length} volume files, not one series`, {
+      hint: `give one of them directly, e.g. ${join(path, headers[0]!.name)}`,
     });
   }
   throw new S2SError('NO_SERIES', `no image files were found in the ${container}`, {
@@ -335,46 +307,30 @@ async function loadDicom(
     signal: options.signal,
     onProgress: options.onProgress,
   });
-  const allSkipped = [...skipped, ...result.report.skippedFiles];
   return {
     kind: 'dicom',
     container,
     volume: result.volume,
     fileCount: files.length,
-    skipped: allSkipped,
+    skipped: [...skipped, ...result.report.skippedFiles],
     warnings: result.report.warnings.map((w) => w.message),
     dicom: { report: result.report, series: result.series },
   };
 }
 
-async function readVolumeFile(
-  kind: 'nifti' | 'nrrd' | 'metaimage',
-  name: string,
-  bytes: Uint8Array,
-  readSibling: (name: string) => Uint8Array,
-  options: LoadInputOptions,
-): Promise<Volume> {
-  const run = { signal: options.signal, onProgress: options.onProgress };
-  switch (kind) {
-    case 'nifti':
-      return readNifti(bytes, { ...run, name });
-    case 'nrrd':
-      return readNrrd(bytes, { ...run, name, readFile: readSibling });
-    case 'metaimage':
-      throw new S2SError('NOT_IMPLEMENTED', 'MetaImage (.mha/.mhd) reading is not available yet', {
-        file: name,
-        hint: 'convert it to NIfTI or NRRD first',
-      });
-  }
-}
-
 async function loadImageStack(
-  _files: InputFile[],
-  _skipped: { name: string; reason: string }[],
-  _container: 'file' | 'folder' | 'zip',
-  _options: LoadInputOptions,
+  files: InputFile[],
+  skipped: { name: string; reason: string }[],
+  container: 'file' | 'folder' | 'zip',
+  options: LoadInputOptions,
 ): Promise<LoadedInput> {
-  throw new S2SError('NOT_IMPLEMENTED', 'PNG/TIFF slice stacks are not available yet', {
-    hint: 'convert the stack to NIfTI first',
-  });
+  const volume = await readVolume(files, volumeOptions(options));
+  return {
+    kind: 'image-stack',
+    container,
+    volume,
+    fileCount: files.length,
+    skipped,
+    warnings: volumeWarnings(volume),
+  };
 }

@@ -1,41 +1,26 @@
 /**
- * Writes a volume to a file whose format is chosen by its extension.
+ * Writes a volume to a file whose format is chosen by its extension (via @slice2solid/io).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { S2SError, type Volume } from '@slice2solid/core';
-import { writeNifti, writeNrrd } from '@slice2solid/io';
+import { WRITABLE_EXTENSIONS, writeVolume } from '@slice2solid/io';
 import { UsageError } from './commands/types.js';
 
-export const VOLUME_EXTENSIONS = ['.nii.gz', '.nii', '.nrrd', '.mha'] as const;
-
-export type VolumeFormat = 'nifti-gz' | 'nifti' | 'nrrd' | 'metaimage';
-
-export function volumeFormatOf(path: string): VolumeFormat {
+/** Throws a UsageError unless `path` ends with an extension we can write. */
+export function checkVolumeExtension(path: string): void {
   const p = path.toLowerCase();
-  if (p.endsWith('.nii.gz')) return 'nifti-gz';
-  if (p.endsWith('.nii')) return 'nifti';
-  if (p.endsWith('.nrrd')) return 'nrrd';
-  if (p.endsWith('.mha')) return 'metaimage';
-  throw new UsageError(
-    `cannot tell the output format from "${basename(path)}"`,
-    `end the output name with one of ${VOLUME_EXTENSIONS.join(', ')}`,
-  );
+  if (!WRITABLE_EXTENSIONS.some((e) => p.endsWith(e))) {
+    throw new UsageError(
+      `cannot tell the output format from "${basename(path)}"`,
+      `end the output name with one of ${WRITABLE_EXTENSIONS.join(', ')}`,
+    );
+  }
 }
 
-export function encodeVolume(volume: Volume, format: VolumeFormat): Uint8Array {
-  switch (format) {
-    case 'nifti-gz':
-      return writeNifti(volume, { gzip: true });
-    case 'nifti':
-      return writeNifti(volume);
-    case 'nrrd':
-      return writeNrrd(volume);
-    case 'metaimage':
-      throw new S2SError('NOT_IMPLEMENTED', 'writing MetaImage (.mha) is not available yet', {
-        hint: 'write .nii.gz or .nrrd instead',
-      });
-  }
+export function encodeVolume(volume: Volume, path: string): Uint8Array {
+  checkVolumeExtension(path);
+  return writeVolume(volume, basename(path));
 }
 
 /** Writes bytes atomically (temp file + rename), creating the folder if needed. */

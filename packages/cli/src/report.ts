@@ -73,8 +73,9 @@ export function geometryReport(input: LoadedInput): GeometryReport {
   const v = input.volume;
   const g = v.grid;
   const [lo, hi] = worldBounds(g);
-  const range = valueRange(v.data);
   const d = input.dicom;
+  // the DICOM loader already measured the range: do not scan the voxels a second time
+  const range = d ? d.report.intensityRange : valueRange(v.data);
   const chosenIndex = d?.report.series.index;
   return {
     input: { kind: input.kind, container: input.container, files: input.fileCount, skipped: input.skipped.length },
@@ -137,7 +138,7 @@ export function formatGeometryReport(r: GeometryReport): string {
   const what =
     r.input.kind === 'dicom'
       ? `DICOM ${r.input.container}, ${r.input.files} file(s) read${r.input.skipped ? `, ${r.input.skipped} skipped` : ''}`
-      : `${r.input.kind} file`;
+      : `${r.input.kind} ${r.input.container}${r.input.files > 1 ? `, ${r.input.files} file(s)` : ''}${r.input.skipped ? `, ${r.input.skipped} skipped` : ''}`;
   lines.push(`Input:        ${what}`);
   if (r.series) {
     lines.push(`Series found: ${r.series.length}`);

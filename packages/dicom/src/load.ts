@@ -9,7 +9,6 @@ import {
   S2SError,
   throwIfAborted,
   type Units,
-  type Vec3,
   type Volume,
   voxelTypeOf,
 } from '@slice2solid/core';
@@ -153,10 +152,16 @@ function buildVolume(
   }
   const sameUid = groups.filter((g) => g.summary.uid === s.uid);
   if (sameUid.length > 1 && new Set(sameUid.map((g) => g.summary.size.slice(0, 2).join('x'))).size > 1) {
-    warn('MIXED_SIZES', `the series holds images of ${new Set(sameUid.map((g) => g.summary.size.slice(0, 2).join('x'))).size} different sizes; they were split into separate series`);
+    warn(
+      'MIXED_SIZES',
+      `the series holds images of ${new Set(sameUid.map((g) => g.summary.size.slice(0, 2).join('x'))).size} different sizes; they were split into separate series`,
+    );
   }
   if (skipped.length > 0) {
-    warn('SKIPPED_FILES', `${skipped.length} file(s) were not DICOM images and were skipped (first: ${skipped[0]!.name})`);
+    warn(
+      'SKIPPED_FILES',
+      `${skipped.length} file(s) were not DICOM images and were skipped (first: ${skipped[0]!.name})`,
+    );
   }
   if (layout.duplicates > 0) warn('DUPLICATE_IMAGES', `${layout.duplicates} duplicate image(s) were ignored`);
   const files = [...new Set(layout.slices.flat().map((im) => im.file))];
@@ -190,9 +195,15 @@ function buildVolume(
   }
   if (!layout.evenlySpaced) {
     if (layout.missingSlices > 0) {
-      warn('MISSING_SLICES', `about ${layout.missingSlices} slice(s) appear to be missing (slice gaps seen: ${layout.gaps.join(', ')} mm)`);
+      warn(
+        'MISSING_SLICES',
+        `about ${layout.missingSlices} slice(s) appear to be missing (slice gaps seen: ${layout.gaps.join(', ')} mm)`,
+      );
     } else {
-      warn('UNEVEN_SPACING', `slice spacing varies (gaps along the normal: ${layout.gaps.join(', ')} mm; a slice lies up to ${layout.maxDeviation.toFixed(3)} mm off an even grid)`);
+      warn(
+        'UNEVEN_SPACING',
+        `slice spacing varies (gaps along the normal: ${layout.gaps.join(', ')} mm; a slice lies up to ${layout.maxDeviation.toFixed(3)} mm off an even grid)`,
+      );
     }
   }
 
@@ -214,7 +225,10 @@ function buildVolume(
   } else if (needsRegular) {
     geometry = 'raw';
     if (!layout.evenlySpaced) {
-      warn('UNEVEN_SPACING', `raw geometry: the grid uses the mean slice step; a slice lies up to ${layout.maxDeviation.toFixed(3)} mm from its grid position`);
+      warn(
+        'UNEVEN_SPACING',
+        `raw geometry: the grid uses the mean slice step; a slice lies up to ${layout.maxDeviation.toFixed(3)} mm from its grid position`,
+      );
     }
   }
   let range: [number, number] = [Infinity, -Infinity];
@@ -271,4 +285,3 @@ function unitsOf(group: SeriesGroup): Units {
   if ((im.file.modality ?? '').toUpperCase() === 'CT' && im.samples === 1) return 'HU';
   return 'arbitrary';
 }
-

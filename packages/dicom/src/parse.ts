@@ -202,8 +202,88 @@ function inflater(name: string) {
   };
 }
 
-function parseTree(b: Uint8Array, meta: MetaInfo, ts: string, name: string): DataSet {
-  const body = b.subarray(meta.start);
+/**
+ * dicom-parser 1.8 does not know the VRs added in 2019 (OV, SV, UV: 64-bit values with a 4-byte
+ * length, e.g. the Extended Offset Table (7FE0,0001) is OV) and misreads their length. This walks
+ * the explicit-VR element structure (following sequences and items, skipping values) and returns a
+ * copy in which those VR codes are replaced by OD (same 4-byte length layout). Values are untouched.
+ * Returns the input unchanged if there is nothing to patch or the structure cannot be walked.
+ */
+function patchNewVrs(body: Uint8Array, bigEndian: boolean): Uint8Array {
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const le = !bigEndian;
+  const patches: number[] = [];
+  const walk = (start: number, end: number, depth: number): number => {
+    let p = start;
+    while (p + 8 <= end) {
+      const group = dv.getUint16(p, le);
+      const element = dv.getUint16(p + 2, le);
+      if (group === 0xfffe) {
+        const len = dv.getUint32(p + 4, le);
+        if (element === 0xe00d || element === 0xe0dd) return p + 8; // item / sequence delimiter
+        if (element !== 0xe000) return -1;
+        if (len === 0xffffffff) {
+          const q = walk(p + 8, end, depth + 1);
+          if (q < 0) return -1;
+          p = q;
+        } else {
+          if (walk(p + 8, Math.min(end, p + 8 + len), depth + 1) < 0) return -1;
+          p += 8 + len;
+        }
+        continue;
+      }
+      const vr = ascii(body, p + 4, 2);
+      if (!ALL_VRS.has(vr)) return -1;
+      let len: number;
+      let header: number;
+      if (LONG_VRS.has(vr)) {
+        if (p + 12 > end) return -1;
+        len = dv.getUint32(p + 8, le);
+        header = 12;
+        if (vr === 'OV' || vr === 'SV' || vr === 'UV') patches.push(p + 4);
+      } else {
+        len = dv.getUint16(p + 6, le);
+        header = 8;
+      }
+      if (len === 0xffffffff) {
+        // Encapsulated pixel data ends the walk (everything we patch comes before it).
+        if (group === 0x7fe0 && element === 0x0010) return end;
+        // Otherwise only a sequence may have an undefined length here: walk its items.
+        if (vr !== 'SQ' || depth > 64) return -1;
+        const q = walk(p + header, end, depth + 1);
+        if (q < 0) return -1;
+        p = q;
+      } else {
+        if (vr === 'SQ' && walk(p + header, Math.min(end, p + header + len), depth + 1) < 0) return -1;
+        p += header + len;
+      }
+      if (group === 0x7fe0 && element === 0x0010) break;
+    }
+    return Math.min(p, end);
+  };
+  // A cheap pre-check (native indexOf): only walk if 'OV', 'SV' or 'UV' + two zero bytes appears at all.
+  let seen = false;
+  for (let k = body.indexOf(0x56, 1); k > 0 && !seen; k = body.indexOf(0x56, k + 1)) {
+    const c = body[k - 1];
+    if ((c === 0x4f || c === 0x53 || c === 0x55) && body[k + 1] === 0 && body[k + 2] === 0) seen = true;
+  }
+  if (!seen) return body;
+  try {
+    if (walk(0, body.length, 0) < 0 || patches.length === 0) return body;
+  } catch {
+    return body;
+  }
+  const out = body.slice();
+  for (const at of patches) {
+    out[at] = 0x4f; // 'O'
+    out[at + 1] = 0x44; // 'D'
+  }
+  return out;
+}
+
+function parseTree(b: Uint8Array, meta: MetaInfo, ts: string, name: string, info: TransferSyntaxInfo): DataSet {
+  const raw = b.subarray(meta.start);
+  const body = info.explicitVR && !info.deflated ? patchNewVrs(raw, info.bigEndian) : raw;
   try {
     // With TransferSyntaxUID given and no DICM at 128, dicom-parser reads `body` as a raw data set.
     return dicomParser.parseDicom(body, { TransferSyntaxUID: ts, inflater: inflater(name) } as never);
@@ -347,7 +427,7 @@ function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V
 function enhancedFrames(ds: DataSet, n: number, top: { slope: number; intercept: number } | undefined): FrameInfo[] {
   const shared = item(ds, T.sharedGroups);
   const perFrame = items(ds, T.perFrameGroups);
-  const philipsCreator = 'Philips Imaging DD 001';
+  const philipsCreator = 'Philips MR Imaging DD 005';
   const frames: FrameInfo[] = [];
   for (let f = 0; f < n; f++) {
     const pf = perFrame[f];
@@ -547,7 +627,7 @@ export function parseDicomDataSet(bytes: Uint8Array, options: ParseDicomOptions 
       file: name,
     });
   }
-  const ds = parseTree(b, meta, tsUid, name);
+  const ds = parseTree(b, meta, tsUid, name, info);
   if (!meta.hasPreamble && !meta.hasMeta) {
     const groups = Object.keys(ds.elements).filter((k) => /^x(0008|0010|0018|0020|0028|7fe0)/.test(k));
     if (groups.length === 0)

@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { S2SError } from '@slice2solid/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type DicomFile, initCodecs, parseDicom } from '../src/index.js';
+import { dataPath, describeData, itData } from '../../../test-utils/shared-data.js';
 import { decodeJpegDct } from '../src/decode/jpeg-dct.js';
 import { applyPalette, finishFrame, type PixelLayout, storedValues } from '../src/decode/pixels.js';
 import { decodeRle } from '../src/decode/rle.js';
-import { dataPath, describeData, itData } from '../../../test-utils/shared-data.js';
+import { type DicomFile, initCodecs, parseDicom } from '../src/index.js';
 
 beforeAll(async () => {
   await initCodecs();
@@ -52,7 +52,7 @@ function expectSame(a: ArrayLike<number>, b: ArrayLike<number>): void {
 
 function csvRows(): Map<string, Record<string, string>> {
   const text = readFileSync(dataPath('dicom-ct-transfer-syntaxes', 'decode_summary_gdcm_pydicom.csv'), 'utf8');
-  const lines = text.trim().split('\n');
+  const lines = text.trim().split(/\r?\n/);
   const split = (l: string) => l.match(/("[^"]*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
   const head = split(lines[0]!);
   const out = new Map<string, Record<string, string>>();
@@ -227,7 +227,12 @@ describeData('pydicom-data emri_small: 5 syntaxes, 10 frames, identical pixels',
     const E = 'dicom-enhanced-multiframe/pydicom-data';
     const ref = load(E, 'emri_small.dcm');
     expect(ref.numberOfFrames).toBe(10);
-    for (const name of ['emri_small_RLE.dcm', 'emri_small_big_endian.dcm', 'emri_small_jpeg_2k_lossless.dcm', 'emri_small_jpeg_ls_lossless.dcm']) {
+    for (const name of [
+      'emri_small_RLE.dcm',
+      'emri_small_big_endian.dcm',
+      'emri_small_jpeg_2k_lossless.dcm',
+      'emri_small_jpeg_ls_lossless.dcm',
+    ]) {
       const f = load(E, name);
       expect(f.numberOfFrames).toBe(10);
       for (let k = 0; k < 10; k++) expectSame(f.decodeFrame(k).data, ref.decodeFrame(k).data);
@@ -243,7 +248,15 @@ describeData('pydicom MR_small in 7 encodings', () => {
   itData('implicit, big endian, RLE, J2K, JPEG-LS, gzip all equal MR_small.dcm', () => {
     const R = 'dicom-robustness/pydicom';
     const ref = load(R, 'MR_small.dcm').decodeFrame(0).data;
-    for (const n of ['MR_small_implicit.dcm', 'MR_small_bigendian.dcm', 'MR_small_expb.dcm', 'MR_small_RLE.dcm', 'MR_small_jp2klossless.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'zipMR.gz']) {
+    for (const n of [
+      'MR_small_implicit.dcm',
+      'MR_small_bigendian.dcm',
+      'MR_small_expb.dcm',
+      'MR_small_RLE.dcm',
+      'MR_small_jp2klossless.dcm',
+      'MR_small_jpeg_ls_lossless.dcm',
+      'zipMR.gz',
+    ]) {
       expectSame(load(R, n).decodeFrame(0).data, ref);
     }
   });
@@ -277,15 +290,65 @@ function layout(over: Partial<PixelLayout>): PixelLayout {
 }
 
 describe('stored values: BitsStored / HighBit / PixelRepresentation', () => {
-  const cases: { name: string; l: Partial<PixelLayout>; shift: number; raw: number[]; want: number[]; type: string }[] = [
-    { name: '12-bit unsigned masks garbage high bits', l: { bitsStored: 12, highBit: 11 }, shift: 0, raw: [0xf123, 0x0fff, 0, 0x1000], want: [0x123, 0xfff, 0, 0], type: 'Uint16Array' },
-    { name: '12-bit signed sign-extends', l: { bitsStored: 12, highBit: 11, pixelRepresentation: 1 }, shift: 0, raw: [0x0800, 0x0fff, 0x07ff, 0xf001], want: [-2048, -1, 2047, 1], type: 'Int16Array' },
-    { name: 'HighBit 15 with BitsStored 12 shifts down', l: { bitsStored: 12, highBit: 15 }, shift: 4, raw: [0xfff0, 0x0010, 0x000f, 0x8000], want: [0xfff, 1, 0, 0x800], type: 'Uint16Array' },
-    { name: '16-bit signed', l: { pixelRepresentation: 1 }, shift: 0, raw: [0x8000, 0xffff, 0x7fff, 0], want: [-32768, -1, 32767, 0], type: 'Int16Array' },
-    { name: '8-bit stored in 16 fits Uint8', l: { bitsStored: 8, highBit: 7 }, shift: 0, raw: [0x01ff, 0x80, 0, 0x0100], want: [255, 128, 0, 0], type: 'Uint8Array' },
-    { name: 'codec output already signed', l: { bitsStored: 12, highBit: 11, pixelRepresentation: 1 }, shift: 0, raw: [-2048, -1, 5, 2047], want: [-2048, -1, 5, 2047], type: 'Int16Array' },
-    { name: '32-bit unsigned', l: { bitsAllocated: 32, bitsStored: 32, highBit: 31 }, shift: 0, raw: [0xffffffff, 1, 0, 0x80000000], want: [0xffffffff, 1, 0, 0x80000000], type: 'Uint32Array' },
-  ];
+  const cases: { name: string; l: Partial<PixelLayout>; shift: number; raw: number[]; want: number[]; type: string }[] =
+    [
+      {
+        name: '12-bit unsigned masks garbage high bits',
+        l: { bitsStored: 12, highBit: 11 },
+        shift: 0,
+        raw: [0xf123, 0x0fff, 0, 0x1000],
+        want: [0x123, 0xfff, 0, 0],
+        type: 'Uint16Array',
+      },
+      {
+        name: '12-bit signed sign-extends',
+        l: { bitsStored: 12, highBit: 11, pixelRepresentation: 1 },
+        shift: 0,
+        raw: [0x0800, 0x0fff, 0x07ff, 0xf001],
+        want: [-2048, -1, 2047, 1],
+        type: 'Int16Array',
+      },
+      {
+        name: 'HighBit 15 with BitsStored 12 shifts down',
+        l: { bitsStored: 12, highBit: 15 },
+        shift: 4,
+        raw: [0xfff0, 0x0010, 0x000f, 0x8000],
+        want: [0xfff, 1, 0, 0x800],
+        type: 'Uint16Array',
+      },
+      {
+        name: '16-bit signed',
+        l: { pixelRepresentation: 1 },
+        shift: 0,
+        raw: [0x8000, 0xffff, 0x7fff, 0],
+        want: [-32768, -1, 32767, 0],
+        type: 'Int16Array',
+      },
+      {
+        name: '8-bit stored in 16 fits Uint8',
+        l: { bitsStored: 8, highBit: 7 },
+        shift: 0,
+        raw: [0x01ff, 0x80, 0, 0x0100],
+        want: [255, 128, 0, 0],
+        type: 'Uint8Array',
+      },
+      {
+        name: 'codec output already signed',
+        l: { bitsStored: 12, highBit: 11, pixelRepresentation: 1 },
+        shift: 0,
+        raw: [-2048, -1, 5, 2047],
+        want: [-2048, -1, 5, 2047],
+        type: 'Int16Array',
+      },
+      {
+        name: '32-bit unsigned',
+        l: { bitsAllocated: 32, bitsStored: 32, highBit: 31 },
+        shift: 0,
+        raw: [0xffffffff, 1, 0, 0x80000000],
+        want: [0xffffffff, 1, 0, 0x80000000],
+        type: 'Uint32Array',
+      },
+    ];
   for (const c of cases) {
     it(c.name, () => {
       const out = storedValues(c.raw, layout(c.l), c.shift);
@@ -297,14 +360,33 @@ describe('stored values: BitsStored / HighBit / PixelRepresentation', () => {
 
 describe('colour conversions', () => {
   it('planar RGB becomes interleaved', () => {
-    const l = layout({ columns: 2, samplesPerPixel: 3, bitsAllocated: 8, bitsStored: 8, highBit: 7, photometricInterpretation: 'RGB', planarConfiguration: 1 });
+    const l = layout({
+      columns: 2,
+      samplesPerPixel: 3,
+      bitsAllocated: 8,
+      bitsStored: 8,
+      highBit: 7,
+      photometricInterpretation: 'RGB',
+      planarConfiguration: 1,
+    });
     const f = finishFrame(new Uint8Array([1, 2, 10, 20, 100, 200]), l, { shift: 0, planar: true, colourDone: false });
     expect(Array.from(f.data)).toEqual([1, 10, 100, 2, 20, 200]);
   });
   it('YBR_FULL of grey and pure colours gives the PS3.3 C.7.6.3.1.2 RGB', () => {
-    const l = layout({ columns: 3, samplesPerPixel: 3, bitsAllocated: 8, bitsStored: 8, highBit: 7, photometricInterpretation: 'YBR_FULL' });
+    const l = layout({
+      columns: 3,
+      samplesPerPixel: 3,
+      bitsAllocated: 8,
+      bitsStored: 8,
+      highBit: 7,
+      photometricInterpretation: 'YBR_FULL',
+    });
     // grey 128; red (255,0,0) = Y 76.245, Cb 84.972, Cr 255.5; approx integer encodings
-    const f = finishFrame(new Uint8Array([128, 128, 128, 76, 85, 255, 29, 255, 107]), l, { shift: 0, planar: false, colourDone: false });
+    const f = finishFrame(new Uint8Array([128, 128, 128, 76, 85, 255, 29, 255, 107]), l, {
+      shift: 0,
+      planar: false,
+      colourDone: false,
+    });
     const d = Array.from(f.data);
     expect(d.slice(0, 3)).toEqual([128, 128, 128]);
     expect(Math.abs(d[3]! - 254)).toBeLessThanOrEqual(1);
@@ -313,7 +395,14 @@ describe('colour conversions', () => {
     expect(d[8]!).toBeGreaterThanOrEqual(253);
   });
   it('native YBR_FULL_422 pairs share chroma', () => {
-    const l = layout({ columns: 2, samplesPerPixel: 3, bitsAllocated: 8, bitsStored: 8, highBit: 7, photometricInterpretation: 'YBR_FULL_422' });
+    const l = layout({
+      columns: 2,
+      samplesPerPixel: 3,
+      bitsAllocated: 8,
+      bitsStored: 8,
+      highBit: 7,
+      photometricInterpretation: 'YBR_FULL_422',
+    });
     const f = finishFrame(new Uint8Array([50, 200, 128, 128]), l, { shift: 0, planar: false, colourDone: false });
     expect(Array.from(f.data)).toEqual([50, 50, 50, 200, 200, 200]);
   });
@@ -355,7 +444,10 @@ describe('RLE (PS3.5 Annex G)', () => {
     expect(() => decodeRle(f, layout({}))).toThrow(S2SError);
   });
   it('a segment that decodes short is DECODE_FAILED', () => {
-    const f = rleFrame([[0x01, 1, 2], [0x03, 1, 2, 3, 4]]);
+    const f = rleFrame([
+      [0x01, 1, 2],
+      [0x03, 1, 2, 3, 4],
+    ]);
     expect(() => decodeRle(f, layout({}))).toThrowError(/RLE frame is damaged/);
   });
 });
@@ -364,4 +456,188 @@ describe('DCT JPEG decoder', () => {
   it('rejects a non-JPEG stream with DECODE_FAILED', () => {
     expect(() => decodeJpegDct(new Uint8Array([1, 2, 3, 4, 5]), 'x')).toThrow(S2SError);
   });
+});
+
+// ------------------------------------------------------------------------------------------
+// Synthetic encapsulated files: HTJ2K (no sample data exists), several fragments per frame with
+// a Basic Offset Table, and an Extended Offset Table.
+
+function el(group: number, element: number, vr: string, value: Uint8Array): Uint8Array {
+  const long = ['OB', 'OW', 'SQ', 'UN', 'OV'].includes(vr);
+  const v = value.length % 2 ? new Uint8Array([...value, vr === 'UI' ? 0 : 0x20]) : value;
+  const head = new Uint8Array(long ? 12 : 8);
+  const dv = new DataView(head.buffer);
+  dv.setUint16(0, group, true);
+  dv.setUint16(2, element, true);
+  head[4] = vr.charCodeAt(0);
+  head[5] = vr.charCodeAt(1);
+  if (long) dv.setUint32(8, v.length, true);
+  else dv.setUint16(6, v.length, true);
+  return new Uint8Array([...head, ...v]);
+}
+const us = (n: number) => new Uint8Array(new Uint16Array([n]).buffer);
+const str = (s: string) => new TextEncoder().encode(s);
+function item(tag: number, payload: Uint8Array): Uint8Array {
+  const h = new Uint8Array(8);
+  const dv = new DataView(h.buffer);
+  dv.setUint16(0, 0xfffe, true);
+  dv.setUint16(2, tag, true);
+  dv.setUint32(4, payload.length, true);
+  return new Uint8Array([...h, ...payload]);
+}
+
+/** A minimal Part 10 file with encapsulated pixel data: `frames` = fragments of each frame. */
+function encapsulatedFile(
+  ts: string,
+  l: { rows: number; columns: number; bits: number; signed: boolean; frames: Uint8Array[][] },
+  opts: { bot?: boolean; eot?: boolean } = {},
+): Uint8Array {
+  const meta = el(0x0002, 0x0010, 'UI', str(ts));
+  const fragments: Uint8Array[] = [];
+  const frameOffsets: number[] = [];
+  let offset = 0;
+  for (const frame of l.frames) {
+    frameOffsets.push(offset);
+    for (const f of frame) {
+      const it = item(0xe000, f.length % 2 ? new Uint8Array([...f, 0]) : f);
+      fragments.push(it);
+      offset += it.length;
+    }
+  }
+  const bot = opts.bot ? new Uint8Array(new Uint32Array(frameOffsets).buffer) : new Uint8Array(0);
+  const pixel = new Uint8Array([
+    ...new Uint8Array([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+    ...item(0xe000, bot),
+    ...fragments.flatMap((f) => [...f]),
+    ...item(0xe0dd, new Uint8Array(0)),
+  ]);
+  const parts = [
+    el(0x0028, 0x0002, 'US', us(1)),
+    el(0x0028, 0x0004, 'CS', str('MONOCHROME2')),
+    el(0x0028, 0x0008, 'IS', str(String(l.frames.length))),
+    el(0x0028, 0x0010, 'US', us(l.rows)),
+    el(0x0028, 0x0011, 'US', us(l.columns)),
+    el(0x0028, 0x0100, 'US', us(16)),
+    el(0x0028, 0x0101, 'US', us(l.bits)),
+    el(0x0028, 0x0102, 'US', us(l.bits - 1)),
+    el(0x0028, 0x0103, 'US', us(l.signed ? 1 : 0)),
+  ];
+  if (opts.eot) {
+    parts.push(el(0x7fe0, 0x0001, 'OV', new Uint8Array(new BigUint64Array(frameOffsets.map(BigInt)).buffer)));
+  }
+  const body = [...parts.flatMap((p) => [...p]), ...pixel];
+  const out = new Uint8Array(132 + meta.length + body.length);
+  out.set(str('DICM'), 128);
+  out.set(meta, 132);
+  out.set(body, 132 + meta.length);
+  return out;
+}
+
+/** RLE frame of 16-bit values (two literal-run segments). */
+function rle16(values: Uint16Array): Uint8Array {
+  const seg = (bytes: number[]) => {
+    const out: number[] = [];
+    for (let k = 0; k < bytes.length; k += 128) {
+      const run = bytes.slice(k, k + 128);
+      out.push(run.length - 1, ...run);
+    }
+    return out;
+  };
+  const hi = seg(Array.from(values, (v) => v >> 8));
+  const lo = seg(Array.from(values, (v) => v & 0xff));
+  const header = new Uint8Array(64);
+  const dv = new DataView(header.buffer);
+  dv.setUint32(0, 2, true);
+  dv.setUint32(4, 64, true);
+  dv.setUint32(8, 64 + hi.length, true);
+  return new Uint8Array([...header, ...hi, ...lo]);
+}
+
+describe('encapsulated pixel data layouts (synthetic)', () => {
+  const a = Uint16Array.from({ length: 64 }, (_, k) => k * 1000);
+  const b = Uint16Array.from({ length: 64 }, (_, k) => 65535 - k * 7);
+  const split = (f: Uint8Array): Uint8Array[] => [f.slice(0, 40), f.slice(40, 90), f.slice(90)];
+
+  it('several fragments per frame, located by the Basic Offset Table', () => {
+    const file = encapsulatedFile(
+      '1.2.840.10008.1.2.5',
+      { rows: 8, columns: 8, bits: 16, signed: false, frames: [split(rle16(a)), split(rle16(b))] },
+      { bot: true },
+    );
+    const f = parseDicom(file);
+    expect(Array.from(f.decodeFrame(0).data)).toEqual(Array.from(a));
+    expect(Array.from(f.decodeFrame(1).data)).toEqual(Array.from(b));
+  });
+
+  it('several fragments per frame, located by the Extended Offset Table (empty BOT; regression: its VR OV is unknown to dicom-parser 1.8)', () => {
+    const file = encapsulatedFile(
+      '1.2.840.10008.1.2.5',
+      { rows: 8, columns: 8, bits: 16, signed: false, frames: [split(rle16(b)), split(rle16(a))] },
+      { eot: true },
+    );
+    const f = parseDicom(file);
+    expect(Array.from(f.decodeFrame(0).data)).toEqual(Array.from(b));
+    expect(Array.from(f.decodeFrame(1).data)).toEqual(Array.from(a));
+  });
+
+  it('fragments that cannot be assigned to frames are MALFORMED_FILE, not a wrong image', () => {
+    const file = encapsulatedFile('1.2.840.10008.1.2.5', {
+      rows: 8,
+      columns: 8,
+      bits: 16,
+      signed: false,
+      frames: [split(rle16(a)), split(rle16(b))],
+    });
+    expect(() => parseDicom(file)).toThrowError(/cannot split 6 pixel data fragments into 2 frames/);
+  });
+
+  itData('HTJ2K (.201, .203): MR_small encoded with OpenJPH decodes back exactly', async () => {
+    const mr = parseDicom(new Uint8Array(readFileSync(dataPath('dicom-robustness', 'pydicom', 'MR_small.dcm'))));
+    const pixels = mr.decodeFrame(0).data as Int16Array;
+    interface Encoder {
+      getDecodedBuffer(info: object): Uint8Array;
+      getEncodedBuffer(): Uint8Array;
+      encode(): void;
+      delete(): void;
+    }
+    const factory = (await import('@cornerstonejs/codec-openjph/wasmjs')).default as unknown as () => Promise<
+      Record<string, new () => Encoder>
+    >;
+    const m = await factory();
+    const enc = new m.HTJ2KEncoder!();
+    enc
+      .getDecodedBuffer({
+        width: 64,
+        height: 64,
+        bitsPerSample: 16,
+        componentCount: 1,
+        isSigned: true,
+        isUsingColorTransform: false,
+      })
+      .set(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength));
+    enc.encode();
+    const codestream = (enc.getEncodedBuffer() as Uint8Array).slice();
+    enc.delete();
+    for (const ts of ['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.203']) {
+      const f = parseDicom(
+        encapsulatedFile(ts, { rows: 64, columns: 64, bits: 16, signed: true, frames: [[codestream]] }),
+      );
+      const d = f.decodeFrame(0).data;
+      expect(d).toBeInstanceOf(Int16Array);
+      expectSame(d, pixels);
+    }
+  });
+});
+
+describeData('regressions', () => {
+  itData(
+    'JPEG lossless: last pixel is decoded (jpeg-lossless-decoder-js stopped at EOI look-ahead and left it 0)',
+    () => {
+      const f = load(CT, 'dicom', 'CTImage.dcm_JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70.dcm');
+      const ref = load(CT, 'dicom', 'CTImage.dcm').decodeFrame(0).data;
+      const d = f.decodeFrame(0).data;
+      expect(d[d.length - 1]).toBe(ref[ref.length - 1]);
+      expect(d[d.length - 1]).not.toBe(0);
+    },
+  );
 });

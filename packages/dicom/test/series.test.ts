@@ -144,7 +144,9 @@ describe('slice sorting and geometry', () => {
     it(`${name}: shuffled files with misleading InstanceNumbers are sorted by position`, async () => {
       const n = cross(row, col);
       const files = shuffle(
-        Array.from({ length: 9 }, (_, k) => classic({ position: add([10, -20, 30], n, 2.5 * k), row, col, instance: 100 - ((k * 4) % 9) })),
+        Array.from({ length: 9 }, (_, k) =>
+          classic({ position: add([10, -20, 30], n, 2.5 * k), row, col, instance: 100 - ((k * 4) % 9) }),
+        ),
       );
       const { volume, report } = await load(files);
       expect(volume.grid.size).toEqual([6, 5, 9]);
@@ -171,7 +173,9 @@ describe('slice sorting and geometry', () => {
     const offsets = [0, 1000, 2000, 3000];
     for (let t = 0; t < 4; t++)
       for (let k = 0; k < 5; k++)
-        files.push(classic({ position: [0, 0, 3 * k], acquisition: t + 1, instance: 50 - k * 4 - t, offset: offsets[t]! }));
+        files.push(
+          classic({ position: [0, 0, 3 * k], acquisition: t + 1, instance: 50 - k * 4 - t, offset: offsets[t]! }),
+        );
     const { volume, report } = await load(shuffle(files, 3));
     expect([...volume.grid.size, volume.frames]).toEqual([6, 5, 5, 4]);
     expect(report.frames).toBe(4);
@@ -180,7 +184,8 @@ describe('slice sorting and geometry', () => {
 
   it('incomplete 4D (a missing image) is an INCONSISTENT_SERIES error, not a silent wrong volume', async () => {
     const files: DicomFile[] = [];
-    for (let t = 0; t < 2; t++) for (let k = 0; k < 4; k++) files.push(classic({ position: [0, 0, k], acquisition: 1, instance: t * 4 + k }));
+    for (let t = 0; t < 2; t++)
+      for (let k = 0; k < 4; k++) files.push(classic({ position: [0, 0, k], acquisition: 1, instance: t * 4 + k }));
     files.pop();
     await expect(load(files)).rejects.toMatchObject({ code: 'INCONSISTENT_SERIES' });
   });
@@ -272,7 +277,10 @@ describe('tilt, uneven spacing and missing slices', () => {
 
   it('sub-tolerance jitter in positions is not reported as uneven', async () => {
     const zs = [0, 1.002, 1.998, 3.001, 4];
-    const { report } = await load(zs.map((z) => classic({ position: [0, 0, z] })), { spacingToleranceMm: 0.01 });
+    const { report } = await load(
+      zs.map((z) => classic({ position: [0, 0, z] })),
+      { spacingToleranceMm: 0.01 },
+    );
     expect(report.geometry).toBe('exact');
     expect(report.warnings).toEqual([]);
   });
@@ -292,10 +300,31 @@ describe('grouping and series choice', () => {
     expect(text).not.toMatch(/patient|birth/i);
   });
 
+  it('one UID with two image sizes: split, the larger stack loaded, MIXED_SIZES reported', async () => {
+    const small = Array.from({ length: 5 }, (_, k) => classic({ position: [0, 0, k] }));
+    const big = Array.from({ length: 2 }, (_, k) => classic({ position: [0, 0, k], columns: 8 }));
+    const { volume, report } = await load([...big, ...small]);
+    expect(volume.grid.size).toEqual([6, 5, 5]);
+    expect(report.warnings.map((w) => w.code)).toEqual(expect.arrayContaining(['MIXED_SIZES', 'MULTIPLE_SERIES']));
+  });
+
   it('prefers a 3D original series over a localizer and a derived series; report says why', async () => {
-    const loc = Array.from({ length: 3 }, (_, k) => classic({ uid: '9.1', seriesNumber: 1, position: [0, k * 10, 0], row: [1, 0, 0], col: [0, 0, -1], imageType: 'ORIGINAL\\PRIMARY\\LOCALIZER' }));
-    const main = Array.from({ length: 5 }, (_, k) => classic({ uid: '9.2', seriesNumber: 2, position: [0, 0, k], imageType: 'ORIGINAL\\PRIMARY\\AXIAL' }));
-    const derived = Array.from({ length: 8 }, (_, k) => classic({ uid: '9.3', seriesNumber: 3, position: [0, 0, k], imageType: 'DERIVED\\SECONDARY\\MPR' }));
+    const loc = Array.from({ length: 3 }, (_, k) =>
+      classic({
+        uid: '9.1',
+        seriesNumber: 1,
+        position: [0, k * 10, 0],
+        row: [1, 0, 0],
+        col: [0, 0, -1],
+        imageType: 'ORIGINAL\\PRIMARY\\LOCALIZER',
+      }),
+    );
+    const main = Array.from({ length: 5 }, (_, k) =>
+      classic({ uid: '9.2', seriesNumber: 2, position: [0, 0, k], imageType: 'ORIGINAL\\PRIMARY\\AXIAL' }),
+    );
+    const derived = Array.from({ length: 8 }, (_, k) =>
+      classic({ uid: '9.3', seriesNumber: 3, position: [0, 0, k], imageType: 'DERIVED\\SECONDARY\\MPR' }),
+    );
     const { report, series } = await load([...loc, ...derived, ...main]);
     expect(series.length).toBe(3);
     expect(report.series.uid).toBe('9.2');
@@ -315,7 +344,9 @@ describe('grouping and series choice', () => {
 
 describe('rescale and units', () => {
   it('integer rescale that fits -> Int16 with HU for CT', async () => {
-    const files = Array.from({ length: 3 }, (_, k) => classic({ position: [0, 0, k], modality: 'CT', slope: 1, intercept: -1024, integer: true }));
+    const files = Array.from({ length: 3 }, (_, k) =>
+      classic({ position: [0, 0, k], modality: 'CT', slope: 1, intercept: -1024, integer: true }),
+    );
     const { volume, report } = await load(files);
     expect(volume.data).toBeInstanceOf(Int16Array);
     expect(report.units).toBe('HU');
@@ -325,7 +356,9 @@ describe('rescale and units', () => {
   });
 
   it('per-frame rescale (different slopes per slice) is applied per image -> Float32', async () => {
-    const files = Array.from({ length: 4 }, (_, k) => classic({ position: [0, 0, k], slope: 0.25 + k * 0.1, intercept: k }));
+    const files = Array.from({ length: 4 }, (_, k) =>
+      classic({ position: [0, 0, k], slope: 0.25 + k * 0.1, intercept: k }),
+    );
     const { volume, report } = await load(files);
     expect(volume.data).toBeInstanceOf(Float32Array);
     expect(report.rescale).toBe('per-frame');
@@ -389,7 +422,11 @@ describe('enhanced multi-frame (synthetic)', () => {
       const t = 1 - Math.floor(n / 6);
       return { k, t, file: classic({ position: [0, 0, 2 * k], offset: t * 500 }) };
     });
-    const frames: FrameInfo[] = slices.map((s, f) => ({ ...s.file.frames[0]!, frameIndex: f, temporalPosition: s.t + 1 }));
+    const frames: FrameInfo[] = slices.map((s, f) => ({
+      ...s.file.frames[0]!,
+      frameIndex: f,
+      temporalPosition: s.t + 1,
+    }));
     const base = slices[0]!.file;
     const enhanced: DicomFile = {
       ...base,
@@ -415,7 +452,9 @@ describe('run options and errors', () => {
   });
 
   it('no DICOM at all -> NO_SERIES with a hint, not a crash', async () => {
-    const err = await loadDicomSeries([{ name: 'notes.txt', bytes: new TextEncoder().encode('hello') }]).catch((e) => e);
+    const err = await loadDicomSeries([{ name: 'notes.txt', bytes: new TextEncoder().encode('hello') }]).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(S2SError);
     expect(err.code).toBe('NO_SERIES');
     expect(err.hint).toBeTruthy();

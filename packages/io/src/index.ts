@@ -1,10 +1,13 @@
 export * from './common/meta.js';
-export * from './nifti.js';
-export * from './nrrd.js';
-export * from './metaimage.js';
+export * from './format.js';
+export * from './image-stack.js';
 export * from './labels/dicom-seg.js';
 export * from './labels/label-colors.js';
 export * from './labels/label-volume.js';
 export * from './labels/nifti-labels.js';
 export * from './labels/nrrd-labels.js';
 export * from './labels/segment-table.js';
+export * from './metaimage.js';
+export * from './nifti.js';
+export * from './nrrd.js';
+export { gunzipAsync } from './common/binary.js';

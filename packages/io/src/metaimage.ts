@@ -43,8 +43,8 @@ import {
   zlib,
 } from './common/binary.js';
 import { gridFromColumns } from './common/geometry.js';
-import { expandFilePattern } from './common/pattern.js';
 import { withWarnings } from './common/meta.js';
+import { expandFilePattern } from './common/pattern.js';
 import type { ReadFileFn } from './nrrd.js';
 
 export interface MetaImageReadOptions extends RunOptions {
@@ -135,7 +135,11 @@ export function readMetaImageHeader(bytes: Uint8Array): MetaImageHeader {
         return { fields, dataOffset: -1, dataFiles: rest };
       }
       if (parts.length >= 4 && /%/.test(parts[0]!)) {
-        return { fields, dataOffset: -1, dataFiles: expandFilePattern(parts[0]!, parts[1]!, parts[2]!, parts[3]!, 'ElementDataFile') };
+        return {
+          fields,
+          dataOffset: -1,
+          dataFiles: expandFilePattern(parts[0]!, parts[1]!, parts[2]!, parts[3]!, 'ElementDataFile'),
+        };
       }
       return { fields, dataOffset: -1, dataFiles: [value] };
     }
@@ -238,7 +242,8 @@ function assemble(h: MetaImageHeader, payloads: Uint8Array[], options: MetaImage
   const stored = MET_TYPES[typeName];
   if (!stored) throw malformed(`ElementType "${f.ElementType ?? ''}" is not supported`, 'use MET_UCHAR ... MET_DOUBLE');
   const channels = f.ElementNumberOfChannels !== undefined ? Number(f.ElementNumberOfChannels) : 1;
-  if (!Number.isInteger(channels) || channels < 1 || channels > 64) throw malformed(`ElementNumberOfChannels is ${f.ElementNumberOfChannels}`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 64)
+    throw malformed(`ElementNumberOfChannels is ${f.ElementNumberOfChannels}`);
   const msb = isTrue(field(f, 'ElementByteOrderMSB', 'BinaryDataByteOrderMSB'));
   const binary = f.BinaryData === undefined || isTrue(f.BinaryData);
   const compressed = isTrue(f.CompressedData);
@@ -264,7 +269,8 @@ function assemble(h: MetaImageHeader, payloads: Uint8Array[], options: MetaImage
     values = allocateVoxels(stored === 'int64' || stored === 'uint64' ? 'float64' : stored, nSamples);
     for (let i = 0; i < nSamples; i++) {
       const v = Number(toks[i]);
-      if (Number.isNaN(v) && !/nan/i.test(toks[i]!)) throw malformed(`ASCII data has a non-number "${toks[i]!.slice(0, 20)}"`);
+      if (Number.isNaN(v) && !/nan/i.test(toks[i]!))
+        throw malformed(`ASCII data has a non-number "${toks[i]!.slice(0, 20)}"`);
       values[i] = v;
     }
   } else {
@@ -302,7 +308,8 @@ function assemble(h: MetaImageHeader, payloads: Uint8Array[], options: MetaImage
   const columns: number[][] = [];
   for (let a = 0; a < 3; a++) {
     const s = a < n ? (spacing[a] ?? 1) : 1;
-    if (!(s > 0) || !Number.isFinite(s)) throw malformed(`ElementSpacing ${f.ElementSpacing} has a value that is not > 0`);
+    if (!(s > 0) || !Number.isFinite(s))
+      throw malformed(`ElementSpacing ${f.ElementSpacing} has a value that is not > 0`);
     let d = [0, 0, 0];
     if (a < n) {
       if (matrix) {
@@ -320,7 +327,8 @@ function assemble(h: MetaImageHeader, payloads: Uint8Array[], options: MetaImage
     columns.push(len > 0 ? d.map((x) => (x / len) * s) : d);
   }
   const origin = [0, 1, 2].map((a) => (a < n ? (offset[a] ?? 0) : 0));
-  if (offset.some((x) => !Number.isFinite(x))) throw malformed(`Offset "${field(f, 'Offset', 'Position', 'Origin')}" is not numeric`);
+  if (offset.some((x) => !Number.isFinite(x)))
+    throw malformed(`Offset "${field(f, 'Offset', 'Position', 'Origin')}" is not numeric`);
   // a 2D image's third axis is completed perpendicular to the others (no warning: it has one slice)
   const grid = gridFromColumns(columns, origin, size, []);
   const ao = f.AnatomicalOrientation?.toUpperCase();
@@ -334,7 +342,14 @@ function assemble(h: MetaImageHeader, payloads: Uint8Array[], options: MetaImage
     }
   }
   const meta: Record<string, string | number | boolean> = { format: 'metaimage' };
-  return makeVolume({ grid, data: values, components: channels, frames, units: 'arbitrary', meta: withWarnings(meta, warnings) });
+  return makeVolume({
+    grid,
+    data: values,
+    components: channels,
+    frames,
+    units: 'arbitrary',
+    meta: withWarnings(meta, warnings),
+  });
 }
 
 function truncated(file: string, want: number, have: number): S2SError {
@@ -362,11 +377,17 @@ function fmt(x: number): string {
   return Object.is(x, -0) ? '0' : String(x);
 }
 
-function headerLines(volume: Volume, opts: Required<MetaImageWriteOptions>, dataFile: string, dataBytes: number): string {
+function headerLines(
+  volume: Volume,
+  opts: Required<MetaImageWriteOptions>,
+  dataFile: string,
+  dataBytes: number,
+): string {
   const { grid, frames, components } = volume;
   const nd = frames > 1 ? 4 : 3;
   const m: number[] = [];
-  for (let a = 0; a < nd; a++) for (let r = 0; r < nd; r++) m.push(a < 3 && r < 3 ? grid.direction[a]![r]! : a === r ? 1 : 0);
+  for (let a = 0; a < nd; a++)
+    for (let r = 0; r < nd; r++) m.push(a < 3 && r < 3 ? grid.direction[a]![r]! : a === r ? 1 : 0);
   const ao = [...orientationCode(grid)].map((ch) => ({ R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' })[ch]).join('');
   const type = voxelTypeOf(volume.data);
   const lines = [

@@ -580,11 +580,12 @@ export function writeNifti(volume: Volume, options: NiftiWriteOptions = {}): Uin
 
   // geometry
   const cols = gridColumns(grid);
+  // biome-ignore format: a 3x4 matrix reads best as rows
   const lps = [
     cols[0][0], cols[1][0], cols[2][0], grid.origin[0],
     cols[0][1], cols[1][1], cols[2][1], grid.origin[1],
     cols[0][2], cols[1][2], cols[2][2], grid.origin[2],
-  ]; // biome-ignore format: matrix
+  ];
   const srow = rasFromLps(lps);
   const q = quaternionOf(grid);
   const qformCode = q ? opts.xformCode : 0;
@@ -671,9 +672,9 @@ function quaternionOf(grid: Grid): { b: number; c: number; d: number; qfac: numb
     c2 = [-c2[0], -c2[1], -c2[2]];
   }
   // r[row][col]
-  const r11 = c0[0], r12 = c1[0], r13 = c2[0]; // biome-ignore format: matrix
-  const r21 = c0[1], r22 = c1[1], r23 = c2[1]; // biome-ignore format: matrix
-  const r31 = c0[2], r32 = c1[2], r33 = c2[2]; // biome-ignore format: matrix
+  const [r11, r21, r31] = c0;
+  const [r12, r22, r32] = c1;
+  const [r13, r23, r33] = c2;
   let a = r11 + r22 + r33 + 1;
   let b: number;
   let c: number;

@@ -41,12 +41,13 @@ import {
   decodeSamples,
   encodeSamples,
   gunzip,
+  gunzipAsync,
   gzip,
   latin1,
 } from './common/binary.js';
 import { gridColumns, gridFromColumns } from './common/geometry.js';
-import { expandFilePattern } from './common/pattern.js';
 import { withWarnings } from './common/meta.js';
+import { expandFilePattern } from './common/pattern.js';
 
 /** Reads a detached data file named in a header (name as written in the header). */
 export type ReadFileFn = (name: string) => Uint8Array | Promise<Uint8Array>;
@@ -73,7 +74,10 @@ export interface NrrdHeader {
   readonly dataFiles: readonly string[];
 }
 
-function malformed(message: string, hint = 'the NRRD header is malformed; check it against the NRRD format specification'): S2SError {
+function malformed(
+  message: string,
+  hint = 'the NRRD header is malformed; check it against the NRRD format specification',
+): S2SError {
   return new S2SError('MALFORMED_FILE', message, { hint });
 }
 
@@ -85,7 +89,10 @@ export function looksLikeNrrd(head: Uint8Array): boolean {
 /** Parses the text header of an attached or detached NRRD file. */
 export function readNrrdHeader(bytes: Uint8Array): NrrdHeader {
   if (!looksLikeNrrd(bytes)) {
-    throw malformed('not a NRRD file: it does not start with "NRRD"', 'check the file type; NRRD files begin with NRRD000x');
+    throw malformed(
+      'not a NRRD file: it does not start with "NRRD"',
+      'check the file type; NRRD files begin with NRRD000x',
+    );
   }
   // find the end of the header: the first empty line (or EOF for a detached header)
   let pos = 0;
@@ -198,7 +205,17 @@ const SPACES: Record<string, { lps: Vec3 | null; dim: number }> = {
   '3d-left-handed-time': { lps: null, dim: 4 },
 };
 
-const UNIT_MM: Record<string, number> = { mm: 1, millimeter: 1, millimeters: 1, m: 1000, meter: 1000, cm: 10, um: 0.001, micron: 0.001, '': 1 };
+const UNIT_MM: Record<string, number> = {
+  mm: 1,
+  millimeter: 1,
+  millimeters: 1,
+  m: 1000,
+  meter: 1000,
+  cm: 10,
+  um: 0.001,
+  micron: 0.001,
+  '': 1,
+};
 
 /** Kinds that make a leading axis the frame axis instead of components. */
 const FRAME_KINDS = new Set(['list', 'time']);
@@ -230,7 +247,21 @@ export async function readNrrd(bytes: Uint8Array, options: NrrdReadOptions = {})
   try {
     const header = readNrrdHeader(bytes);
     const payloads = await fetchPayloads(header, bytes, options);
-    return assembleNrrd(header, payloads, options);
+    // gzip: inflate natively where the platform can (line skip applies to the compressed file)
+    let inflated: Uint8Array[] | undefined;
+    const encoding = (header.fields.encoding ?? '').toLowerCase();
+    if (encoding === 'gzip' || encoding === 'gz') {
+      const lineSkip = Number(header.fields['line skip'] ?? header.fields.lineskip ?? 0);
+      if (Number.isInteger(lineSkip) && lineSkip >= 0) {
+        inflated = [];
+        for (const [i, p] of payloads.entries()) {
+          throwIfAborted(options.signal);
+          const name = header.dataFiles[i] ?? options.name ?? 'attached data';
+          inflated.push(await gunzipAsync(skipLines(p, lineSkip, name), name));
+        }
+      }
+    }
+    return assembleNrrd(header, payloads, options, inflated);
   } catch (e) {
     if (e instanceof S2SError && options.name) throw e.withFile(options.name);
     throw e;
@@ -277,7 +308,9 @@ function fetchPayloadsSync(header: NrrdHeader, bytes: Uint8Array, options: NrrdR
   return header.dataFiles.map((name) => {
     const r = read(name);
     if (r instanceof Promise) {
-      throw new S2SError('INVALID_ARGUMENT', 'readFile returned a promise in readNrrdSync', { hint: 'use readNrrd (async)' });
+      throw new S2SError('INVALID_ARGUMENT', 'readFile returned a promise in readNrrdSync', {
+        hint: 'use readNrrd (async)',
+      });
     }
     return r;
   });
@@ -295,7 +328,12 @@ async function readOne(read: ReadFileFn, name: string): Promise<Uint8Array> {
   }
 }
 
-function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdReadOptions): Volume {
+function assembleNrrd(
+  header: NrrdHeader,
+  payloads: Uint8Array[],
+  options: NrrdReadOptions,
+  inflated?: readonly Uint8Array[],
+): Volume {
   const f = header.fields;
   const warnings: string[] = [];
   const dimension = Number(f.dimension);
@@ -305,7 +343,10 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
   const typeName = (f.type ?? '').toLowerCase().replace(/\s+/g, ' ');
   const stored = NRRD_TYPES[typeName];
   if (!stored) {
-    if (typeName === 'block') throw new S2SError('UNSUPPORTED_FORMAT', 'NRRD type "block" is not supported', { hint: 'convert to a numeric type' });
+    if (typeName === 'block')
+      throw new S2SError('UNSUPPORTED_FORMAT', 'NRRD type "block" is not supported', {
+        hint: 'convert to a numeric type',
+      });
     throw malformed(`"type" is ${f.type === undefined ? 'missing' : `"${f.type}", not a NRRD type`}`);
   }
   const sizes = splitWords(f.sizes ?? '').map(Number);
@@ -331,7 +372,10 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
   if (spaceName !== undefined && !space) throw malformed(`unknown NRRD space "${f.space}"`);
   if (!space && f['space dimension'] !== undefined) {
     const sd = Number(f['space dimension']);
-    if (sd !== 3) throw new S2SError('UNSUPPORTED_FORMAT', `NRRD space dimension ${sd} is not supported`, { hint: 'only 3D spaces can be loaded' });
+    if (sd !== 3)
+      throw new S2SError('UNSUPPORTED_FORMAT', `NRRD space dimension ${sd} is not supported`, {
+        hint: 'only 3D spaces can be loaded',
+      });
     space = { lps: null, dim: 3 };
   }
   let directions: (number[] | null)[] | undefined;
@@ -340,13 +384,15 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
     if (vs.length !== dimension) throw malformed(`"space directions" has ${vs.length} entries for ${dimension} axes`);
     directions = vs.map(parseVector);
     const sd = space?.dim ?? 3;
-    for (const d of directions) if (d && d.length !== sd) throw malformed(`a space direction has ${d.length} components, the space has ${sd}`);
+    for (const d of directions)
+      if (d && d.length !== sd) throw malformed(`a space direction has ${d.length} components, the space has ${sd}`);
   }
   let spatial: boolean[];
   if (directions) spatial = directions.map((d) => d !== null);
   else if (kinds) spatial = kinds.map((k) => SPATIAL_KINDS.has(k) || ((k === '???' || k === 'none') && dimension <= 3));
   else spatial = sizes.map((_, a) => a < 3);
-  if (!directions && !kinds && dimension === 4) warnings.push('4D NRRD without kinds: the 4th axis was taken as frames');
+  if (!directions && !kinds && dimension === 4)
+    warnings.push('4D NRRD without kinds: the 4th axis was taken as frames');
   const spatialIdx = spatial.flatMap((s, a) => (s ? [a] : []));
   if (spatialIdx.length === 0 || spatialIdx.length > 3) {
     throw new S2SError('UNSUPPORTED_FORMAT', `the NRRD has ${spatialIdx.length} spatial axes; 1 to 3 are supported`, {
@@ -403,7 +449,7 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
   const fileName = (i: number) => header.dataFiles[i] ?? options.name ?? 'attached data';
   for (let i = 0; i < nFiles; i++) {
     throwIfAborted(options.signal);
-    let p = skipLines(payloads[i]!, lineSkipN, fileName(i));
+    let p = inflated?.[i] ?? skipLines(payloads[i]!, lineSkipN, fileName(i));
     switch (encoding) {
       case 'raw': {
         if (byteSkip === -1) {
@@ -420,7 +466,7 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
       case 'gzip':
       case 'gz': {
         if (byteSkip === -1) throw malformed('"byte skip: -1" is only allowed with raw encoding');
-        let d = gunzip(p, fileName(i));
+        let d = inflated?.[i] ?? gunzip(p, fileName(i));
         d = d.subarray(Math.min(d.length, byteSkip));
         if (d.length < perFile) throw truncated(fileName(i), perFile, d.length);
         pieces.push(d.subarray(0, perFile));
@@ -434,7 +480,8 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
         for (const tok of text.split(/[\s,]+/)) {
           if (tok === '') continue;
           const v = Number(tok);
-          if (!Number.isFinite(v) && !/^[-+]?(inf|nan)/i.test(tok)) throw malformed(`ASCII data has a non-number "${tok.slice(0, 20)}"`);
+          if (!Number.isFinite(v) && !/^[-+]?(inf|nan)/i.test(tok))
+            throw malformed(`ASCII data has a non-number "${tok.slice(0, 20)}"`);
           asciiValues.push(v);
           if (asciiValues.length > nSamples) break;
         }
@@ -456,15 +503,21 @@ function assembleNrrd(header: NrrdHeader, payloads: Uint8Array[], options: NrrdR
           hint: 're-save the file with gzip or raw encoding (e.g. unu save -e gzip)',
         });
       default:
-        throw malformed(`"encoding" is ${f.encoding === undefined ? 'missing' : `"${f.encoding}", not a NRRD encoding`}`);
+        throw malformed(
+          `"encoding" is ${f.encoding === undefined ? 'missing' : `"${f.encoding}", not a NRRD encoding`}`,
+        );
     }
   }
   let values: VoxelArray;
   if (asciiValues) {
     if (asciiValues.length < nSamples) {
-      throw new S2SError('TRUNCATED_FILE', `the ASCII data has ${asciiValues.length} values, the header says ${nSamples}`, {
-        hint: 'the file was cut short; copy it again',
-      });
+      throw new S2SError(
+        'TRUNCATED_FILE',
+        `the ASCII data has ${asciiValues.length} values, the header says ${nSamples}`,
+        {
+          hint: 'the file was cut short; copy it again',
+        },
+      );
     }
     const t: VoxelType = stored === 'int64' ? 'float64' : stored === 'uint64' ? 'float64' : stored;
     values = allocateVoxels(t, nSamples);
@@ -533,9 +586,15 @@ function nrrdGrid(
   }
   const sign = space?.lps ?? [1, 1, 1];
   if (space && !space.lps) {
-    warnings.push(`NRRD space "${f.space ?? 'unnamed'}" has no patient orientation: coordinates were taken as LPS; orientation is assumed`);
+    warnings.push(
+      `NRRD space "${f.space ?? 'unnamed'}" has no patient orientation: coordinates were taken as LPS; orientation is assumed`,
+    );
   }
-  const toLps = (v: readonly number[]): number[] => [v[0]! * sign[0] * unit, v[1]! * sign[1] * unit, v[2]! * sign[2] * unit];
+  const toLps = (v: readonly number[]): number[] => [
+    v[0]! * sign[0] * unit,
+    v[1]! * sign[1] * unit,
+    v[2]! * sign[2] * unit,
+  ];
   const columns: number[][] = [];
   let origin: number[] = [0, 0, 0];
   if (directions) {
@@ -566,7 +625,8 @@ function nrrdGrid(
       columns.push(col);
     }
     if (defaulted) warnings.push('the header gives no spacing for some axes; assumed 1 mm');
-    if (!space) warnings.push('the header has no "space": orientation is UNKNOWN; axes were taken as L, P, S from origin 0');
+    if (!space)
+      warnings.push('the header has no "space": orientation is UNKNOWN; axes were taken as L, P, S from origin 0');
   }
   return gridFromColumns(columns, origin, size, warnings);
 }
@@ -614,7 +674,13 @@ function nrrdHeaderText(volume: Volume, opts: Required<NrrdWriteOptions>, dataFi
   if (components > 1) {
     sizes.push(components);
     dirs.push('none');
-    kinds.push(components === 3 && type === 'uint8' ? 'RGB-color' : components === 4 && type === 'uint8' ? 'RGBA-color' : 'vector');
+    kinds.push(
+      components === 3 && type === 'uint8'
+        ? 'RGB-color'
+        : components === 4 && type === 'uint8'
+          ? 'RGBA-color'
+          : 'vector',
+    );
   }
   const cols = gridColumns(grid);
   for (let a = 0; a < 3; a++) {
@@ -674,9 +740,13 @@ export function writeNrrdDetached(
   options: NrrdWriteOptions = {},
 ): { header: Uint8Array; data: Uint8Array } {
   const opts = { ...NRRD_WRITE_DEFAULTS, ...options } as Required<NrrdWriteOptions>;
-  if (/[\r\n]/.test(dataFileName) || dataFileName.trim() !== dataFileName || dataFileName === '' || dataFileName.startsWith('LIST')) {
+  if (
+    /[\r\n]/.test(dataFileName) ||
+    dataFileName.trim() !== dataFileName ||
+    dataFileName === '' ||
+    dataFileName.startsWith('LIST')
+  ) {
     throw new S2SError('INVALID_ARGUMENT', `"${dataFileName}" cannot be used as a NRRD data file name`);
   }
   return { header: asciiBytes(nrrdHeaderText(volume, opts, dataFileName)), data: nrrdData(volume, opts) };
 }
-

@@ -76,7 +76,7 @@ export function randomGrid(rand: () => number, kind: GridKind, size?: Vec3, maxO
       const v: [number, number, number] = [0, 0, 0];
       v[a] = 1;
       return v;
-    }) as [Vec3, Vec3, Vec3];
+    }) as unknown as [Vec3, Vec3, Vec3];
   }
   if (kind === 'left-handed') dir = [dir[0], dir[1], [-dir[2][0], -dir[2][1], -dir[2][2]]];
   if (kind === 'sheared') {

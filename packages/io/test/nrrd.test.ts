@@ -4,7 +4,15 @@ import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { dataPath, describeData } from '../../../test-utils/shared-data.js';
 import { readNrrd, readNrrdHeader, readNrrdSync, volumeWarnings, writeNrrd, writeNrrdDetached } from '../src/index.js';
-import { ALL_TYPES, expectSameVolume, type GridKind, mulberry32, randomGrid, randomVolume, readBytes } from './helpers.js';
+import {
+  ALL_TYPES,
+  expectSameVolume,
+  type GridKind,
+  mulberry32,
+  randomGrid,
+  randomVolume,
+  readBytes,
+} from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const cat = (...parts: Uint8Array[]) => {
@@ -33,7 +41,12 @@ describe('NRRD header fields', () => {
   const base = (extra: string) => enc(`NRRD0004\ntype: uint8\ndimension: 3\nsizes: 2 2 2\nencoding: raw\n${extra}\n`);
 
   it('space right-anterior-superior is converted to LPS (x, y negated)', () => {
-    const v = readNrrdSync(cat(base('space: right-anterior-superior\nspace directions: (0,2,0) (3,0,0) (0,0,4)\nspace origin: (10,20,30)\n'), body));
+    const v = readNrrdSync(
+      cat(
+        base('space: right-anterior-superior\nspace directions: (0,2,0) (3,0,0) (0,0,4)\nspace origin: (10,20,30)\n'),
+        body,
+      ),
+    );
     expect(lpsFromIjk(v.grid, [0, 0, 0])).toEqual([-10, -20, 30]);
     // i steps +2 along RAS y -> -2 along LPS y
     expect(lpsFromIjk(v.grid, [1, 0, 0])).toEqual([-10, -22, 30]);
@@ -42,10 +55,17 @@ describe('NRRD header fields', () => {
   });
 
   it('space left-anterior-superior negates only y; LPS is unchanged', () => {
-    const las = readNrrdSync(cat(base('space: LAS\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'), body));
+    const las = readNrrdSync(
+      cat(base('space: LAS\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'), body),
+    );
     expect(las.grid.origin).toEqual([1, -2, 3]);
     expect(las.grid.direction[1]).toEqual([0, -1, 0]);
-    const lps = readNrrdSync(cat(base('space: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'), body));
+    const lps = readNrrdSync(
+      cat(
+        base('space: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'),
+        body,
+      ),
+    );
     expect(lps.grid.origin).toEqual([1, 2, 3]);
   });
 
@@ -59,13 +79,22 @@ describe('NRRD header fields', () => {
   });
 
   it('scanner-xyz / 3D-left-handed: numbers kept, with a warning', () => {
-    const v = readNrrdSync(cat(base('space: 3D-left-handed\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'), body));
+    const v = readNrrdSync(
+      cat(base('space: 3D-left-handed\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (1,2,3)\n'), body),
+    );
     expect(v.grid.origin).toEqual([1, 2, 3]);
     expect(volumeWarnings(v).join(' ')).toMatch(/no patient orientation/);
   });
 
   it('space units in metres are converted to mm', () => {
-    const v = readNrrdSync(cat(base('space: LPS\nspace units: "m" "m" "m"\nspace directions: (0.001,0,0) (0,0.001,0) (0,0,0.002)\nspace origin: (0.1,0,0)\n'), body));
+    const v = readNrrdSync(
+      cat(
+        base(
+          'space: LPS\nspace units: "m" "m" "m"\nspace directions: (0.001,0,0) (0,0.001,0) (0,0,0.002)\nspace origin: (0.1,0,0)\n',
+        ),
+        body,
+      ),
+    );
     expect(v.grid.spacing).toEqual([1, 1, 2]);
     expect(v.grid.origin[0]).toBeCloseTo(100, 9);
   });
@@ -73,7 +102,9 @@ describe('NRRD header fields', () => {
   it('leading RGB-color axis -> components, trailing list axis -> frames, leading list -> frames', () => {
     const rgb = readNrrdSync(
       cat(
-        enc('NRRD0004\ntype: uint8\ndimension: 4\nsizes: 3 2 1 1\nkinds: RGB-color domain domain domain\nencoding: raw\n\n'),
+        enc(
+          'NRRD0004\ntype: uint8\ndimension: 4\nsizes: 3 2 1 1\nkinds: RGB-color domain domain domain\nencoding: raw\n\n',
+        ),
         Uint8Array.from([1, 2, 3, 4, 5, 6]),
       ),
     );
@@ -81,7 +112,9 @@ describe('NRRD header fields', () => {
     expect(rgb.grid.size).toEqual([2, 1, 1]);
     const t = readNrrdSync(
       cat(
-        enc('NRRD0004\ntype: uint8\ndimension: 4\nsizes: 2 1 1 3\nspace: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1) none\nkinds: domain domain domain list\nspace origin: (0,0,0)\nencoding: raw\n\n'),
+        enc(
+          'NRRD0004\ntype: uint8\ndimension: 4\nsizes: 2 1 1 3\nspace: LPS\nspace directions: (1,0,0) (0,1,0) (0,0,1) none\nkinds: domain domain domain list\nspace origin: (0,0,0)\nencoding: raw\n\n',
+        ),
         Uint8Array.from([1, 2, 3, 4, 5, 6]),
       ),
     );
@@ -101,7 +134,12 @@ describe('NRRD header fields', () => {
 
   it('a 2D image gets a third axis of size 1 perpendicular to the others', () => {
     const v = readNrrdSync(
-      cat(enc('NRRD0004\ntype: uint8\ndimension: 2\nsizes: 2 2\nspace: LPS\nspace directions: (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: raw\n\n'), Uint8Array.from([1, 2, 3, 4])),
+      cat(
+        enc(
+          'NRRD0004\ntype: uint8\ndimension: 2\nsizes: 2 2\nspace: LPS\nspace directions: (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: raw\n\n',
+        ),
+        Uint8Array.from([1, 2, 3, 4]),
+      ),
     );
     expect(v.grid.size).toEqual([2, 2, 1]);
     expect(v.grid.direction[2]).toEqual([1, 0, 0]);
@@ -109,22 +147,55 @@ describe('NRRD header fields', () => {
 
   it('big endian, ascii and hex encodings, line skip and byte skip (incl. -1)', () => {
     const h = (e: string) => enc(`NRRD0004\ntype: short\ndimension: 1\nsizes: 3\n${e}\n\n`);
-    const be = readNrrdSync(cat(h('endian: big\nencoding: raw'), Uint8Array.from([0xff, 0xfe, 0x00, 0x01, 0x01, 0x00])));
+    const be = readNrrdSync(
+      cat(h('endian: big\nencoding: raw'), Uint8Array.from([0xff, 0xfe, 0x00, 0x01, 0x01, 0x00])),
+    );
     expect(Array.from(be.data)).toEqual([-2, 1, 256]);
     expect(Array.from(readNrrdSync(cat(h('encoding: ascii'), enc('-2 1\n256\n'))).data)).toEqual([-2, 1, 256]);
-    expect(Array.from(readNrrdSync(cat(h('endian: big\nencoding: hex'), enc('fffe 0001\n0100'))).data)).toEqual([-2, 1, 256]);
-    expect(Array.from(readNrrdSync(cat(h('endian: little\nencoding: raw\nbyte skip: 2'), Uint8Array.from([9, 9, 1, 0, 2, 0, 3, 0]))).data)).toEqual([1, 2, 3]);
-    expect(Array.from(readNrrdSync(cat(h('endian: little\nencoding: raw\nbyte skip: -1'), Uint8Array.from([9, 9, 9, 1, 0, 2, 0, 3, 0]))).data)).toEqual([1, 2, 3]);
-    expect(Array.from(readNrrdSync(cat(h('endian: little\nencoding: raw\nline skip: 2'), enc('junk\nmore junk\n'), Uint8Array.from([1, 0, 2, 0, 3, 0]))).data)).toEqual([1, 2, 3]);
+    expect(Array.from(readNrrdSync(cat(h('endian: big\nencoding: hex'), enc('fffe 0001\n0100'))).data)).toEqual([
+      -2, 1, 256,
+    ]);
+    expect(
+      Array.from(
+        readNrrdSync(cat(h('endian: little\nencoding: raw\nbyte skip: 2'), Uint8Array.from([9, 9, 1, 0, 2, 0, 3, 0])))
+          .data,
+      ),
+    ).toEqual([1, 2, 3]);
+    expect(
+      Array.from(
+        readNrrdSync(
+          cat(h('endian: little\nencoding: raw\nbyte skip: -1'), Uint8Array.from([9, 9, 9, 1, 0, 2, 0, 3, 0])),
+        ).data,
+      ),
+    ).toEqual([1, 2, 3]);
+    expect(
+      Array.from(
+        readNrrdSync(
+          cat(
+            h('endian: little\nencoding: raw\nline skip: 2'),
+            enc('junk\nmore junk\n'),
+            Uint8Array.from([1, 0, 2, 0, 3, 0]),
+          ),
+        ).data,
+      ),
+    ).toEqual([1, 2, 3]);
     // gzip: byte skip applies to the decompressed stream
-    expect(Array.from(readNrrdSync(cat(h('endian: little\nencoding: gzip\nbyte skip: 2'), gzipSync(Uint8Array.from([9, 9, 1, 0, 2, 0, 3, 0])))).data)).toEqual([1, 2, 3]);
+    expect(
+      Array.from(
+        readNrrdSync(
+          cat(h('endian: little\nencoding: gzip\nbyte skip: 2'), gzipSync(Uint8Array.from([9, 9, 1, 0, 2, 0, 3, 0]))),
+        ).data,
+      ),
+    ).toEqual([1, 2, 3]);
   });
 
   it('64-bit integers are read when they fit 32 bits', () => {
     const b = new Uint8Array(16);
     new DataView(b.buffer).setBigInt64(0, -7n, true);
     new DataView(b.buffer).setBigInt64(8, 7n, true);
-    const v = readNrrdSync(cat(enc('NRRD0004\ntype: int64\ndimension: 1\nsizes: 2\nendian: little\nencoding: raw\n\n'), b));
+    const v = readNrrdSync(
+      cat(enc('NRRD0004\ntype: int64\ndimension: 1\nsizes: 2\nendian: little\nencoding: raw\n\n'), b),
+    );
     expect(Array.from(v.data)).toEqual([-7, 7]);
     expect(v.data).toBeInstanceOf(Int32Array);
   });
@@ -144,13 +215,28 @@ describe('NRRD header fields', () => {
       return f;
     };
     const h = 'NRRD0004\ntype: uint8\ndimension: 2\nencoding: raw\n';
-    expect(Array.from((await readNrrd(enc(`${h}sizes: 2 2\ndata file: a.raw\n`), { readFile })).data)).toEqual([1, 2, 3, 4]);
-    expect(Array.from((await readNrrd(enc(`${h}sizes: 2 3\ndata file: LIST\ns005.raw\ns001.raw\ns003.raw\n`), { readFile })).data)).toEqual([5, 6, 1, 2, 3, 4]);
-    expect(Array.from((await readNrrd(enc(`${h}sizes: 2 3\ndata file: s%03d.raw 5 1 -2\n`), { readFile })).data)).toEqual([5, 6, 3, 4, 1, 2]);
+    expect(Array.from((await readNrrd(enc(`${h}sizes: 2 2\ndata file: a.raw\n`), { readFile })).data)).toEqual([
+      1, 2, 3, 4,
+    ]);
+    expect(
+      Array.from(
+        (await readNrrd(enc(`${h}sizes: 2 3\ndata file: LIST\ns005.raw\ns001.raw\ns003.raw\n`), { readFile })).data,
+      ),
+    ).toEqual([5, 6, 1, 2, 3, 4]);
+    expect(
+      Array.from((await readNrrd(enc(`${h}sizes: 2 3\ndata file: s%03d.raw 5 1 -2\n`), { readFile })).data),
+    ).toEqual([5, 6, 3, 4, 1, 2]);
     expect(asked).toEqual(['a.raw', 's005.raw', 's001.raw', 's003.raw', 's005.raw', 's003.raw', 's001.raw']);
     // async readFile works too; a missing file is an IO_ERROR naming it
-    expect(Array.from((await readNrrd(enc(`${h}sizes: 2 2\ndata file: a.raw\n`), { readFile: async (n) => readFile(n) })).data)).toEqual([1, 2, 3, 4]);
-    const e = await expectError(() => readNrrd(enc(`${h}sizes: 2 2\ndata file: nothere.raw\n`), { readFile }), 'IO_ERROR');
+    expect(
+      Array.from(
+        (await readNrrd(enc(`${h}sizes: 2 2\ndata file: a.raw\n`), { readFile: async (n) => readFile(n) })).data,
+      ),
+    ).toEqual([1, 2, 3, 4]);
+    const e = await expectError(
+      () => readNrrd(enc(`${h}sizes: 2 2\ndata file: nothere.raw\n`), { readFile }),
+      'IO_ERROR',
+    );
     expect(e.message).toMatch(/nothere\.raw/);
     const e2 = await expectError(() => readNrrd(enc(`${h}sizes: 2 2\ndata file: a.raw\n`)), 'INVALID_ARGUMENT');
     expect(e2.message).toMatch(/a\.raw/);
@@ -158,17 +244,39 @@ describe('NRRD header fields', () => {
 });
 
 describe('NRRD malformed input', () => {
-  const good = writeNrrd(makeVolume({ grid: makeGrid({ size: [4, 4, 4] }), data: new Int16Array(64) }), { encoding: 'raw' });
+  const good = writeNrrd(makeVolume({ grid: makeGrid({ size: [4, 4, 4] }), data: new Int16Array(64) }), {
+    encoding: 'raw',
+  });
   it('clear errors', async () => {
     await expectError(() => readNrrdSync(new Uint8Array(0)), 'MALFORMED_FILE');
     await expectError(() => readNrrdSync(enc('NRRDxx\n\n')), 'MALFORMED_FILE');
-    await expectError(() => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 4 0 4\nencoding: raw\n\n')), 'MALFORMED_FILE');
-    await expectError(() => readNrrdSync(enc('NRRD0004\ntype: quaternion\ndimension: 1\nsizes: 4\nencoding: raw\n\n')), 'MALFORMED_FILE');
-    await expectError(() => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: bzip2\n\n')), 'UNSUPPORTED_FORMAT');
-    await expectError(() => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100000\nencoding: raw\n\n')), 'TRUNCATED_FILE');
-    await expectError(() => readNrrdSync(enc('NRRD0004\ntype: double\ndimension: 4\nsizes: 1000000 1000000 1000000 1000000\nencoding: raw\n\n')), 'MALFORMED_FILE');
+    await expectError(
+      () => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 4 0 4\nencoding: raw\n\n')),
+      'MALFORMED_FILE',
+    );
+    await expectError(
+      () => readNrrdSync(enc('NRRD0004\ntype: quaternion\ndimension: 1\nsizes: 4\nencoding: raw\n\n')),
+      'MALFORMED_FILE',
+    );
+    await expectError(
+      () => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: bzip2\n\n')),
+      'UNSUPPORTED_FORMAT',
+    );
+    await expectError(
+      () => readNrrdSync(enc('NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100000\nencoding: raw\n\n')),
+      'TRUNCATED_FILE',
+    );
+    await expectError(
+      () =>
+        readNrrdSync(
+          enc('NRRD0004\ntype: double\ndimension: 4\nsizes: 1000000 1000000 1000000 1000000\nencoding: raw\n\n'),
+        ),
+      'MALFORMED_FILE',
+    );
     await expectError(() => readNrrdSync(good.subarray(0, good.length - 1)), 'TRUNCATED_FILE');
-    const gz = writeNrrd(makeVolume({ grid: makeGrid({ size: [40, 40, 4] }), data: new Int16Array(6400).map((_, i) => i) }));
+    const gz = writeNrrd(
+      makeVolume({ grid: makeGrid({ size: [40, 40, 4] }), data: new Int16Array(6400).map((_, i) => i) }),
+    );
     await expectError(() => readNrrdSync(gz.subarray(0, gz.length - 200)), 'TRUNCATED_FILE');
   });
   it('seeded fuzz of the header text never throws anything but S2SError', () => {
@@ -179,7 +287,10 @@ describe('NRRD malformed input', () => {
     for (let trial = 0; trial < 300; trial++) {
       const b = base.slice();
       const flips = 1 + Math.floor(rand() * 4);
-      for (let f = 0; f < flips; f++) b[Math.floor(rand() * 330)] = [48, 32, 10, 45, 40, 41, 44, 58, Math.floor(rand() * 256)][Math.floor(rand() * 9)]!;
+      for (let f = 0; f < flips; f++)
+        b[Math.floor(rand() * 330)] = [48, 32, 10, 45, 40, 41, 44, 58, Math.floor(rand() * 256)][
+          Math.floor(rand() * 9)
+        ]!;
       try {
         readNrrdSync(b);
       } catch (e) {

@@ -10,7 +10,8 @@ export const INPUT_OPTIONS = {
 } as const;
 
 export const INPUT_HELP = `Input: a DICOM file, a folder of DICOM files (searched recursively), a .zip of them,
-a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) file.
+a NIfTI (.nii, .nii.gz, .hdr/.img), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file, or a
+folder / .zip of PNG or TIFF slices (give --spacing).
   --series X                  DICOM: the series to load: its list index (as printed by info),
                               SeriesNumber or SeriesInstanceUID (default: the most likely image series)
   --raw-geometry              DICOM: keep a tilted or unevenly spaced stack as stored, on a sheared /

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { encodeVolume, volumeFormatOf, writeFileAtomic } from '../output.js';
+import { checkVolumeExtension, encodeVolume, writeFileAtomic } from '../output.js';
 import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
 import type { Command } from './types.js';
 
@@ -9,7 +9,7 @@ export const volumeCommand: Command = {
   usage: 'volume <input> <output.nii.gz|.nii|.nrrd|.mha> [--series X] [--raw-geometry]',
   help: `Loads the input exactly as 'info' describes it and writes the volume. A series with several
 volumes (time points, echoes...) is written as one 4D file, volumes in acquisition order.
-The output format follows the extension: .nii.gz, .nii, .nrrd (gzip encoded), .mha.
+The output format follows the extension: .nii.gz, .nii, .nrrd (gzip encoded), .mha (MetaImage).
 
 ${INPUT_HELP}
 
@@ -21,9 +21,9 @@ Examples:
   maxPositionals: 2,
   async run(ctx, args) {
     const [inPath, outPath] = args.positionals as [string, string];
-    const format = volumeFormatOf(outPath); // fail on a bad name before the (slow) load
+    checkVolumeExtension(outPath); // fail on a bad name before the (slow) load
     const input = await loadInputFromArgs(ctx, args, inPath);
-    const bytes = encodeVolume(input.volume, format);
+    const bytes = encodeVolume(input.volume, outPath);
     writeFileAtomic(resolve(ctx.cwd, outPath), bytes);
     const v = input.volume;
     ctx.stdout.write(

@@ -154,6 +154,23 @@ function runWasm(
   }
 }
 
+/**
+ * A copy of a JPEG lossless stream with two zero bytes inserted before its EOI marker.
+ * jpeg-lossless-decoder-js looks ahead while decoding the last pixel; when that look-ahead meets
+ * the EOI marker it stops and leaves the last pixel 0 (seen on CTImage .70, where GDCM decodes it).
+ * Zero bits after the last coded pixel carry no data, so the padding cannot change any pixel.
+ */
+export function padBeforeEoi(frame: Uint8Array): Uint8Array {
+  let eoi = frame.length - 2;
+  while (eoi >= 0 && !(frame[eoi] === 0xff && frame[eoi + 1] === 0xd9)) eoi--;
+  if (eoi < 0) eoi = frame.length;
+  const out = new Uint8Array(eoi + 4);
+  out.set(frame.subarray(0, eoi));
+  out[eoi + 2] = 0xff;
+  out[eoi + 3] = 0xd9;
+  return out;
+}
+
 function errorText(e: unknown): string {
   if (typeof e === 'string') return e;
   if (e instanceof Error) return e.message;
@@ -184,7 +201,11 @@ export function decodeWithCodec(ts: TransferSyntaxInfo, frame: Uint8Array, l: Pi
       }
       const r = decodeJpegDct(frame, l.name);
       if (r.width !== l.columns || r.height !== l.rows || r.components !== l.samplesPerPixel) {
-        checkSize({ width: r.width, height: r.height, componentCount: r.components, bitsPerSample: r.precision }, l, 'JPEG');
+        checkSize(
+          { width: r.width, height: r.height, componentCount: r.components, bitsPerSample: r.precision },
+          l,
+          'JPEG',
+        );
       }
       return { values: r.data, planar: false, colourDone: r.components === 3 };
     }
@@ -193,8 +214,8 @@ export function decodeWithCodec(ts: TransferSyntaxInfo, frame: Uint8Array, l: Pi
       const decoder = new LosslessDecoder();
       try {
         const bytesPer = l.bitsAllocated <= 8 ? 1 : 2;
-        const copy = frame.slice();
-        out = decoder.decode(copy.buffer, 0, copy.length, bytesPer) as unknown as ArrayLike<number>;
+        const copy = padBeforeEoi(frame);
+        out = decoder.decode(copy.buffer as ArrayBuffer, 0, copy.length, bytesPer) as unknown as ArrayLike<number>;
       } catch (cause) {
         throw new S2SError('DECODE_FAILED', `the JPEG lossless frame could not be decoded (${errorText(cause)})`, {
           hint: 'the compressed pixel data is damaged or truncated; re-export the image',

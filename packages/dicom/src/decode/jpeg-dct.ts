@@ -24,9 +24,9 @@ export interface JpegDctResult {
 
 // Zig-zag index -> natural (row-major) index.
 const ZIGZAG = new Int32Array([
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35,
-  42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62,
-  63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47,
+  55, 62, 63,
 ]);
 
 /** The sample precision of the first frame header, or undefined if none is found. */
@@ -298,7 +298,7 @@ function idctBlock(
   const s = CONST_BITS + pass1 + 3;
   const clamp = (v: number) => {
     const o = v + center;
-    return o < 0 ? 0 : o > max ? max : o;
+    return o < 0 ? 0 : Math.min(o, max);
   };
   for (let r = 0; r < 8; r++) {
     const w = r * 8;
@@ -422,7 +422,8 @@ export function decodeJpegDct(d: Uint8Array, name: string): JpegDctResult {
         const height = u16(s + 1);
         const width = u16(s + 3);
         const nc = d[s + 5]!;
-        if (precision !== 8 && precision !== 12) throw fail.error(`sample precision ${precision} (only 8 and 12 are DCT precisions)`);
+        if (precision !== 8 && precision !== 12)
+          throw fail.error(`sample precision ${precision} (only 8 and 12 are DCT precisions)`);
         if (width === 0 || height === 0) throw fail.error('the frame has no size (DNL markers are not supported)');
         if (nc !== 1 && nc !== 3) throw fail.error(`${nc} components (1 or 3 supported)`);
         if (width * height > MAX_PIXELS) throw fail.error('the frame is impossibly large');
@@ -471,7 +472,8 @@ export function decodeJpegDct(d: Uint8Array, name: string): JpegDctResult {
         if (len >= 7 && d[s] === 0x4a && d[s + 1] === 0x46 && d[s + 2] === 0x49 && d[s + 3] === 0x46) jfif = true;
         break;
       case 0xee:
-        if (len >= 14 && d[s] === 0x41 && d[s + 1] === 0x64 && d[s + 2] === 0x6f && d[s + 3] === 0x62) adobeTransform = d[s + 11];
+        if (len >= 14 && d[s] === 0x41 && d[s + 1] === 0x64 && d[s + 2] === 0x6f && d[s + 3] === 0x62)
+          adobeTransform = d[s + 11];
         break;
       case 0xda: {
         if (!frame) throw fail.error('a scan comes before the frame header');
@@ -499,7 +501,9 @@ export function decodeJpegDct(d: Uint8Array, name: string): JpegDctResult {
       }
       default:
         if ((m >= 0xc3 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) || m === 0xde) {
-          throw fail.error(`JPEG process marker FF${m.toString(16).toUpperCase()} (lossless, hierarchical or arithmetic) is not a DCT Huffman process`);
+          throw fail.error(
+            `JPEG process marker FF${m.toString(16).toUpperCase()} (lossless, hierarchical or arithmetic) is not a DCT Huffman process`,
+          );
         }
     }
     p = segEnd;

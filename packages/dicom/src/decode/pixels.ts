@@ -33,6 +33,8 @@ export interface PixelLayout {
   readonly palette?: PaletteLut | undefined;
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Integer typed array just wide enough for `bits` (signed or not). */
 export function integerArray(
   bits: number,
@@ -82,6 +84,9 @@ export function unpackNative(
     case 8:
       return bytes.slice(startBit / 8, startBit / 8 + n);
     case 16: {
+      const at = bytes.byteOffset + startBit / 8;
+      // Little-endian host and data, aligned: a view, no copy (storedValues copies once).
+      if (!bigEndian && at % 2 === 0 && LITTLE_ENDIAN_HOST) return new Uint16Array(bytes.buffer, at, n);
       const out = new Uint16Array(n);
       const dv = new DataView(bytes.buffer, bytes.byteOffset + startBit / 8, n * 2);
       const le = !bigEndian;
@@ -119,6 +124,15 @@ export function storedValues(raw: ArrayLike<number>, l: PixelLayout, shift: numb
   }
   // Values may arrive as unsigned container values or already signed (codecs): `>>>` and the
   // mask reduce both to the low `bits` bits; the shift pair sign-extends.
+  // Fast paths: the container is exactly BitsStored wide, nothing to mask.
+  if (shift === 0 && bits === 16 && raw instanceof Uint16Array) {
+    const copy = raw.slice();
+    return signed ? new Int16Array(copy.buffer) : copy;
+  }
+  if (shift === 0 && bits === 8 && raw instanceof Uint8Array) {
+    const copy = raw.slice();
+    return signed ? new Int8Array(copy.buffer) : copy;
+  }
   const mask = 2 ** bits - 1;
   const up = 32 - bits;
   if (signed) for (let k = 0; k < n; k++) out[k] = (((raw[k]! >>> shift) & mask) << up) >> up;

@@ -7,7 +7,8 @@
  * kept. The profile table is generated from the standard (profile-table.generated.ts).
  */
 import { S2SError } from '@slice2solid/core';
-import { gunzipSync, inflateSync, unzlibSync, deflateSync } from 'fflate';
+import { deflateSync, gunzipSync, inflateSync, unzlibSync } from 'fflate';
+import { type BlackoutRect, blackoutPixels, burnedInReasons } from './burned-in.js';
 import { dictionaryVR, keywordOf, tagString } from './dictionary.js';
 import {
   type DElement,
@@ -27,7 +28,6 @@ import { PROFILE_TABLE } from './profile-table.generated.js';
 import type { BasicAction, OptionAction, ProfileOptionName, ProfileTableEntry } from './profile-types.js';
 import { safePrivateEntry } from './safe-private.js';
 import { hmacSha256, sha256, utf8 } from './sha256.js';
-import { type BlackoutRect, blackoutPixels, burnedInReasons } from './burned-in.js';
 
 export type { BlackoutRect } from './burned-in.js';
 
@@ -163,14 +163,17 @@ for (const entry of PROFILE_TABLE) {
 export function profileEntry(tag: number): ProfileTableEntry | undefined {
   const hit = EXACT.get(tag);
   if (hit) return hit;
-  for (const p of PATTERNS) if (((tag & p.mask) >>> 0) === p.value && ((tag >>> 16) & 1) === 0) return p.entry;
+  for (const p of PATTERNS) if ((tag & p.mask) >>> 0 === p.value && ((tag >>> 16) & 1) === 0) return p.entry;
   return undefined;
 }
 
 type Resolved = 'X' | 'Z' | 'D' | 'K' | 'C' | 'U' | 'U*';
 
 /** The action for a listed attribute under the given options (option columns override the basic one). */
-export function effectiveAction(entry: ProfileTableEntry, options: ReadonlySet<DeidOption>): BasicAction | OptionAction {
+export function effectiveAction(
+  entry: ProfileTableEntry,
+  options: ReadonlySet<DeidOption>,
+): BasicAction | OptionAction {
   const fromOptions: OptionAction[] = [];
   for (const opt of options) {
     const a = entry.options[opt];
@@ -395,7 +398,12 @@ function cleanText(ctx: Ctx, s: string): string {
 }
 
 /** Tokens of identifying values (those the profile removes) used by the text cleaner. */
-function collectTokens(elements: readonly DElement[], options: ReadonlySet<DeidOption>, out: Set<string>, depth = 0): void {
+function collectTokens(
+  elements: readonly DElement[],
+  options: ReadonlySet<DeidOption>,
+  out: Set<string>,
+  depth = 0,
+): void {
   for (const e of elements) {
     if (e.items) {
       for (const it of e.items) collectTokens(it.elements, options, out, depth + 1);
@@ -422,7 +430,11 @@ function collectTokens(elements: readonly DElement[], options: ReadonlySet<DeidO
   }
 }
 
-function processElements(ctx: Ctx, elements: readonly DElement[], depth: number): { out: DElement[]; changed: boolean } {
+function processElements(
+  ctx: Ctx,
+  elements: readonly DElement[],
+  depth: number,
+): { out: DElement[]; changed: boolean } {
   const out: DElement[] = [];
   let changed = false;
   // Private creators of this item: block byte -> creator, and which blocks keep an element.
@@ -735,7 +747,7 @@ function upsert(elements: DElement[], e: DElement): void {
 function addDeidAttributes(
   ctx: Ctx,
   elements: DElement[],
-  original: readonly DElement[],
+  oldMethodValues: readonly string[],
   options: readonly DeidOption[],
   cleanedPixels: boolean,
 ): void {
@@ -744,8 +756,7 @@ function addDeidAttributes(
   for (const o of options) codes.push(DEID_METHOD_CODES[o]);
   upsert(elements, makeElement(0x00120062, 'CS', 'YES'));
   // Keep an earlier de-identification's record and add ours.
-  const oldMethod = original.find((e) => e.tag === 0x00120063);
-  const values = oldMethod ? stringValue(oldMethod).split('\\').filter((v) => v.trim() !== '') : [];
+  const values = [...oldMethodValues];
   values.push(METHOD_NAME, ...options.map((o) => DEID_METHOD_CODES[o][1].slice(0, 64)));
   upsert(elements, makeElement(0x00120063, 'LO', values.join('\\')));
   const oldSeq = elements.find((e) => e.tag === 0x00120064);
@@ -782,7 +793,8 @@ function buildMeta(
   const old = new Map(container.meta.map((e) => [e.tag, e]));
   const meta: DElement[] = [];
   meta.push(makeElement(0x00020001, 'OB', new Uint8Array([0, 1])));
-  const sopClass = (old.get(0x00020002) ? stringValue(old.get(0x00020002)!).replace(/\0/g, '') : undefined) ?? find(0x00080016);
+  const sopClass =
+    (old.get(0x00020002) ? stringValue(old.get(0x00020002)!).replace(/\0/g, '') : undefined) ?? find(0x00080016);
   if (sopClass) meta.push(makeElement(0x00020002, 'UI', sopClass));
   let mediaInstance = old.get(0x00020003) ? stringValue(old.get(0x00020003)!).replace(/\0/g, '') : undefined;
   if (sopInstance) mediaInstance = sopInstance;
@@ -855,9 +867,13 @@ export function anonymizeDicom(input: Uint8Array, options: AnonymizeOptions): An
   const pseudonym = patientId !== '' ? pseudonymFor(ctx, patientId) : undefined;
   const ctx2: Ctx = { ...ctx, patientPseudonym: pseudonym };
 
-  // Re-read so that the original element list (used for burned-in reasons and old method) stays intact.
-  const working = readDataset(container.dataset, container.enc, name);
-  const { out } = processElements(ctx2, working, 0);
+  const oldMethod = original.find((e) => e.tag === 0x00120063);
+  const oldMethodValues = oldMethod
+    ? stringValue(oldMethod)
+        .split('\\')
+        .filter((v) => v.trim() !== '')
+    : [];
+  const { out } = processElements(ctx2, original, 0);
 
   let quarantine: string | undefined;
   let cleanedPixels = false;
@@ -870,15 +886,18 @@ export function anonymizeDicom(input: Uint8Array, options: AnonymizeOptions): An
     } else if (options.quarantineBurnedIn ?? ANONYMIZE_DEFAULTS.quarantineBurnedIn) quarantine = reasons.join('; ');
   }
   const appliedOptions = DEID_OPTIONS.filter((o) => opts.has(o));
-  addDeidAttributes(ctx2, out, original, appliedOptions, cleanedPixels);
+  addDeidAttributes(ctx2, out, oldMethodValues, appliedOptions, cleanedPixels);
 
-  let datasetBytes = writeElements(out, container.enc);
-  if (container.transferSyntax === TS_DEFLATED) datasetBytes = deflateSync(datasetBytes);
   const meta = buildMeta(container, out, ctx2);
-  const bytes = new Uint8Array(132 + meta.bytes.length + datasetBytes.length);
+  const head = 132 + meta.bytes.length;
+  let bytes: Uint8Array;
+  if (container.transferSyntax === TS_DEFLATED) {
+    const deflated = deflateSync(writeElements(out, container.enc));
+    bytes = new Uint8Array(head + deflated.length);
+    bytes.set(deflated, head);
+  } else bytes = writeElements(out, container.enc, head);
   bytes.set([0x44, 0x49, 0x43, 0x4d], 128);
   bytes.set(meta.bytes, 132);
-  bytes.set(datasetBytes, 132 + meta.bytes.length);
   return {
     bytes,
     report: ctx2.report,

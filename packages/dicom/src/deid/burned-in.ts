@@ -3,7 +3,7 @@
  * released), and black-out of user-given rectangles in native (uncompressed) pixel data.
  * Black-out is the ONE operation that intentionally changes pixels.
  */
-import { stringValue, type DElement } from './element-io.js';
+import { type DElement, stringValue } from './element-io.js';
 
 export interface BlackoutRect {
   /** Column of the top-left pixel. */
@@ -15,7 +15,11 @@ export interface BlackoutRect {
 }
 
 const SECONDARY_CAPTURE = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.7(\.\d+)?$/;
-const ULTRASOUND = new Set(['1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.5.1.4.1.1.6.2', '1.2.840.10008.5.1.4.1.1.3.1']);
+const ULTRASOUND = new Set([
+  '1.2.840.10008.5.1.4.1.1.6.1',
+  '1.2.840.10008.5.1.4.1.1.6.2',
+  '1.2.840.10008.5.1.4.1.1.3.1',
+]);
 const ENCAPSULATED_DOC = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.104\./;
 const VIDEO_PHOTO = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.77\.1\.(1\.1|2\.1|4\.1|4|2|1)$/;
 
@@ -32,7 +36,8 @@ export function burnedInReasons(elements: readonly DElement[]): string[] {
   const modality = top(elements, 0x00080060)?.toUpperCase() ?? '';
   const imageType = top(elements, 0x00080008)?.toUpperCase() ?? '';
   if (burned === 'YES') reasons.push('Burned In Annotation is YES');
-  if (SECONDARY_CAPTURE.test(sopClass) || modality === 'SC') reasons.push('secondary capture (may be a screenshot or scan)');
+  if (SECONDARY_CAPTURE.test(sopClass) || modality === 'SC')
+    reasons.push('secondary capture (may be a screenshot or scan)');
   if (ULTRASOUND.has(sopClass) || modality === 'US') reasons.push('ultrasound (usually has burned-in text)');
   if (ENCAPSULATED_DOC.test(sopClass) || modality === 'DOC') reasons.push('encapsulated document');
   if (VIDEO_PHOTO.test(sopClass) || modality === 'XC') reasons.push('photograph or video');
@@ -61,7 +66,8 @@ export function blackoutPixels(
 ): string | undefined {
   const pixel = elements.find((x) => x.tag === 0x7fe00010);
   if (!pixel) return 'no Pixel Data';
-  if (!native || pixel.encapsulated) return 'the pixels are compressed; decompress them first (e.g. dcmdjpeg/gdcmconv --raw)';
+  if (!native || pixel.encapsulated)
+    return 'the pixels are compressed; decompress them first (e.g. dcmdjpeg/gdcmconv --raw)';
   const rows = u16(elements, 0x00280010, little);
   const cols = u16(elements, 0x00280011, little);
   const spp = u16(elements, 0x00280002, little) ?? 1;

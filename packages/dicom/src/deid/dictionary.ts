@@ -4,7 +4,7 @@
  * are sequences (to recurse), UIDs (to replace) and dates (to shift).
  */
 // dcmjs ships no TypeScript types; we only use its dictionary object.
-// @ts-ignore -- untyped module
+// @ts-expect-error -- untyped module
 import * as dcmjsNs from 'dcmjs';
 
 interface DictEntry {

@@ -114,7 +114,13 @@ class Reader {
     return { elements, pos };
   }
 
-  readElement(start: number, end: number, enc: Encoding, depth: number, tag: number): { element: DElement; next: number } {
+  readElement(
+    start: number,
+    end: number,
+    enc: Encoding,
+    depth: number,
+    tag: number,
+  ): { element: DElement; next: number } {
     let vr: string;
     let length: number;
     let valueStart: number;
@@ -204,7 +210,13 @@ class Reader {
     return { element, next: valueEnd };
   }
 
-  readItems(pos: number, end: number, enc: Encoding, depth: number, undefinedSeq: boolean): { items: DItem[]; pos: number } {
+  readItems(
+    pos: number,
+    end: number,
+    enc: Encoding,
+    depth: number,
+    undefinedSeq: boolean,
+  ): { items: DItem[]; pos: number } {
     const items: DItem[] = [];
     while (pos < end) {
       this.need(pos, 8, end, 'a sequence item');
@@ -222,7 +234,10 @@ class Reader {
       } else {
         const itemEnd = pos + 8 + length;
         if (itemEnd > end) this.fail('TRUNCATED_FILE', `a sequence item at byte ${pos} runs past its sequence`);
-        items.push({ undefinedLength: false, elements: this.readElements(pos + 8, itemEnd, enc, depth, false).elements });
+        items.push({
+          undefinedLength: false,
+          elements: this.readElements(pos + 8, itemEnd, enc, depth, false).elements,
+        });
         pos = itemEnd;
       }
     }
@@ -311,7 +326,8 @@ class Writer {
         this.dv.setUint32(this.pos + 4, length, enc.little);
         this.pos += 8;
       } else {
-        if (length > 0xffff) throw new S2SError('INVALID_ARGUMENT', `value of ${tagString(tag)} is too long for VR ${vr}`);
+        if (length > 0xffff)
+          throw new S2SError('INVALID_ARGUMENT', `value of ${tagString(tag)} is too long for VR ${vr}`);
         this.dv.setUint16(this.pos + 2, length, enc.little);
         this.pos += 4;
       }
@@ -358,11 +374,12 @@ class Writer {
   }
 }
 
-/** Encodes elements in the given encoding. */
-export function writeElements(elements: readonly DElement[], enc: Encoding): Uint8Array {
-  let size = 0;
+/** Encodes elements in the given encoding, after `reserve` leading bytes left for the caller (one copy). */
+export function writeElements(elements: readonly DElement[], enc: Encoding, reserve = 0): Uint8Array {
+  let size = reserve;
   for (const e of elements) size += elementSize(e, enc);
   const w = new Writer(size);
+  w.pos = reserve;
   for (const e of elements) w.element(e, enc);
   return w.out;
 }
@@ -370,7 +387,25 @@ export function writeElements(elements: readonly DElement[], enc: Encoding): Uin
 // ---------------------------------------------------------------------------------------------
 // Values
 
-const STRING_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const STRING_VRS = new Set([
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
+]);
 export function isStringVR(vr: string): boolean {
   return STRING_VRS.has(vr);
 }

@@ -32,7 +32,10 @@ export function mosaicLayout(file: DicomFile): MosaicLayout | undefined {
     throw new S2SError(
       'INCONSISTENT_SERIES',
       `Siemens mosaic with ${n} slices cannot be tiled: ${file.columns}x${file.rows} is not a multiple of ${perSide} tiles per side`,
-      { hint: 'the mosaic header (NumberOfImagesInMosaic) does not match the image size; the file may be damaged', file: file.name },
+      {
+        hint: 'the mosaic header (NumberOfImagesInMosaic) does not match the image size; the file may be damaged',
+        file: file.name,
+      },
     );
   }
   return { slices: n, perSide, tileColumns: file.columns / perSide, tileRows: file.rows / perSide };
@@ -69,15 +72,21 @@ function baseImage(file: DicomFile, fileOrder: number, frame: FrameInfo, frameIn
     colDir = normalize(orientation[1]);
     const n = cross(rowDir, colDir);
     if (!(Math.hypot(...n) > 0.5) || !Number.isFinite(n[0])) {
-      throw new S2SError('MISSING_GEOMETRY', 'ImageOrientationPatient is degenerate (row and column directions are parallel or zero)', {
-        hint: 'the file has a broken orientation; it cannot be placed in 3D',
-        file: file.name,
-      });
+      throw new S2SError(
+        'MISSING_GEOMETRY',
+        'ImageOrientationPatient is degenerate (row and column directions are parallel or zero)',
+        {
+          hint: 'the file has a broken orientation; it cannot be placed in 3D',
+          file: file.name,
+        },
+      );
     }
   }
   const spacing = frame.pixelSpacing;
   const pixelSpacing: readonly [number, number] =
-    spacing && spacing[0] > 0 && spacing[1] > 0 && Number.isFinite(spacing[0]) && Number.isFinite(spacing[1]) ? spacing : [1, 1];
+    spacing && spacing[0] > 0 && spacing[1] > 0 && Number.isFinite(spacing[0]) && Number.isFinite(spacing[1])
+      ? spacing
+      : [1, 1];
   const slope = isNum(frame.rescaleSlope) && frame.rescaleSlope !== 0 ? frame.rescaleSlope : 1;
   const intercept = isNum(frame.rescaleIntercept) ? frame.rescaleIntercept : 0;
   const units = extras(frame).units ?? extras(file).units;
@@ -125,7 +134,13 @@ function frameImage(file: DicomFile, fileOrder: number, frame: FrameInfo, frameI
  * difference further along the row and column directions (as in dcm2niix and nibabel). Slices
  * are stacked along the CSA SliceNormalVector (which says whether the order is descending).
  */
-function mosaicTiles(file: DicomFile, fileOrder: number, frame: FrameInfo, frameIndex: number, m: MosaicLayout): SliceImage[] {
+function mosaicTiles(
+  file: DicomFile,
+  fileOrder: number,
+  frame: FrameInfo,
+  frameIndex: number,
+  m: MosaicLayout,
+): SliceImage[] {
   const b = baseImage(file, fileOrder, frame, frameIndex);
   const [si, sj] = b.pixelSpacing;
   const ipp = frame.position ?? [0, 0, 0];
@@ -161,11 +176,7 @@ function mosaicTiles(file: DicomFile, fileOrder: number, frame: FrameInfo, frame
 
 /** Whether mosaic slice spacing had to be assumed from SliceThickness (SpacingBetweenSlices missing). */
 export function mosaicSpacingAssumed(file: DicomFile): boolean {
-  return (
-    file.mosaicSlices !== undefined &&
-    file.mosaicSlices > 1 &&
-    file.spacingBetweenSlices === undefined
-  );
+  return file.mosaicSlices !== undefined && file.mosaicSlices > 1 && file.spacingBetweenSlices === undefined;
 }
 
 /** Reads one tile (or the whole image when tile < 0) out of a decoded frame. */

@@ -101,43 +101,35 @@ function splitBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
 /** Splits one UID's images by everything that must be equal inside one grid. */
 function splitBuckets(list: readonly SliceImage[]): Bucket[] {
   const buckets: Bucket[] = [];
-  const reps: SliceImage[] = [];
+  // distinct orientations seen (row, column, normal) and their labels
+  const orientations: { im: SliceImage; label: string }[] = [];
+  const orientationOf = (im: SliceImage): string => {
+    for (const o of orientations) {
+      if (
+        dot(o.im.rowDir, im.rowDir) >= SAME_ORIENTATION &&
+        dot(o.im.colDir, im.colDir) >= SAME_ORIENTATION &&
+        dot(o.im.normal, im.normal) >= SAME_ORIENTATION
+      ) {
+        return o.label;
+      }
+    }
+    const plane = orientationLabel(im);
+    const n = orientations.filter((o) => o.label.startsWith(plane)).length;
+    const label = n === 0 ? plane : `${plane} (${n + 1})`;
+    orientations.push({ im, label });
+    return label;
+  };
   for (const im of list) {
     const parts: Record<string, string> = {
+      orientation: orientationOf(im),
       size: `${im.columns}x${im.rows}`,
       samples: String(im.samples),
       echo: im.echo === undefined ? '' : String(im.echo),
       imageType: normalizeImageType(im.imageType),
     };
-    let found = -1;
-    for (let b = 0; b < buckets.length && found < 0; b++) {
-      const r = reps[b]!;
-      const bp = buckets[b]!.parts;
-      if (
-        bp.size === parts.size &&
-        bp.samples === parts.samples &&
-        bp.echo === parts.echo &&
-        bp.imageType === parts.imageType &&
-        dot(r.rowDir, im.rowDir) >= SAME_ORIENTATION &&
-        dot(r.colDir, im.colDir) >= SAME_ORIENTATION &&
-        dot(r.normal, im.normal) >= SAME_ORIENTATION
-      ) {
-        found = b;
-      }
-    }
-    if (found >= 0) buckets[found]!.images.push(im);
-    else {
-      const orientation = orientationLabel(im);
-      buckets.push({ images: [im], parts: { ...parts, orientation } });
-      reps.push(im);
-    }
-  }
-  // two buckets with the same label but different exact orientation get numbered labels
-  const seen = new Map<string, number>();
-  for (const b of buckets) {
-    const n = (seen.get(b.parts.orientation!) ?? 0) + 1;
-    seen.set(b.parts.orientation!, n);
-    if (n > 1) b.parts.orientation = `${b.parts.orientation} (${n})`;
+    const found = buckets.find((b) => Object.keys(parts).every((k) => b.parts[k] === parts[k]));
+    if (found) found.images.push(im);
+    else buckets.push({ images: [im], parts });
   }
   return buckets;
 }

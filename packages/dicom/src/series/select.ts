@@ -50,7 +50,10 @@ export function chooseSeries(groups: readonly SeriesGroup[], series?: string | n
   }
   const list = () =>
     groups
-      .map((g) => `${g.summary.index}: #${g.summary.number ?? '?'} ${g.summary.description ?? ''} ${g.summary.size.join('x')}`)
+      .map(
+        (g) =>
+          `${g.summary.index}: #${g.summary.number ?? '?'} ${g.summary.description ?? ''} ${g.summary.size.join('x')}`,
+      )
       .join('; ');
   if (series !== undefined && String(series).trim() !== '') {
     const want = String(series).trim();
@@ -61,7 +64,10 @@ export function chooseSeries(groups: readonly SeriesGroup[], series?: string | n
       const best = rank(byUid)[0]!;
       return {
         group: best,
-        reason: byUid.length > 1 ? `chosen by series UID (best of ${byUid.length} parts of that UID)` : 'chosen by series UID',
+        reason:
+          byUid.length > 1
+            ? `chosen by series UID (best of ${byUid.length} parts of that UID)`
+            : 'chosen by series UID',
       };
     }
     if (/^-?\d+$/.test(want)) {
@@ -97,7 +103,10 @@ export function chooseSeries(groups: readonly SeriesGroup[], series?: string | n
   ]
     .filter(Boolean)
     .join(', ');
-  return { group: best, reason: `chosen automatically among ${groups.length} series: the largest loadable image series (${why})` };
+  return {
+    group: best,
+    reason: `chosen automatically among ${groups.length} series: the largest loadable image series (${why})`,
+  };
 }
 
 function rank(groups: readonly SeriesGroup[]): SeriesGroup[] {

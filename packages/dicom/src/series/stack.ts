@@ -87,9 +87,7 @@ export function analyzeStack(images: readonly SliceImage[], options: StackOption
   }
 
   const w0 = (p: Vec3) => dot(p, normal);
-  const sorted = unique
-    .map((im) => ({ im, w: w0(im.position) }))
-    .sort((a, b) => a.w - b.w || order(a.im, b.im));
+  const sorted = unique.map((im) => ({ im, w: w0(im.position) })).sort((a, b) => a.w - b.w || order(a.im, b.im));
   // cluster positions along the normal
   const clusters: SliceImage[][] = [];
   const clusterW: number[] = [];
@@ -157,7 +155,11 @@ export function analyzeStack(images: readonly SliceImage[], options: StackOption
       const gmin = Math.min(...g);
       const multiples = g.map((x) => x / gmin);
       const atMin = multiples.filter((m) => Math.abs(m - 1) * gmin <= options.spacingToleranceMm).length;
-      if (gmin > 0 && atMin * 2 >= g.length && multiples.every((m) => Math.abs(m - Math.round(m)) * gmin <= Math.max(options.spacingToleranceMm, 0.02 * gmin))) {
+      if (
+        gmin > 0 &&
+        atMin * 2 >= g.length &&
+        multiples.every((m) => Math.abs(m - Math.round(m)) * gmin <= Math.max(options.spacingToleranceMm, 0.02 * gmin))
+      ) {
         missingSlices = multiples.reduce((s, m) => s + Math.round(m) - 1, 0);
       }
     }

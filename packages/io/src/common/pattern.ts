@@ -6,7 +6,8 @@ import { S2SError } from '@slice2solid/core';
  * Used by NRRD `data file: name.%d 1 93 1` and MetaImage `ElementDataFile = f%03d.raw 1 9 1`.
  */
 export function expandFilePattern(fmt: string, minS: string, maxS: string, stepS: string, what: string): string[] {
-  const bad = (m: string) => new S2SError('MALFORMED_FILE', `${what}: ${m}`, { hint: 'fix the file-name pattern in the header' });
+  const bad = (m: string) =>
+    new S2SError('MALFORMED_FILE', `${what}: ${m}`, { hint: 'fix the file-name pattern in the header' });
   const min = Number(minS);
   const max = Number(maxS);
   const step = Number(stepS);

@@ -168,15 +168,23 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
   }
   const sopClass = String(ds.SOPClassUID ?? meta.MediaStorageSOPClassUID ?? '');
   if (sopClass !== SEG_SOP_CLASS_UID) {
-    throw new S2SError('UNSUPPORTED_FORMAT', `this DICOM file is not a Segmentation (SOP class ${sopClass || 'missing'})`, {
-      hint: 'load images as an image series; only DICOM SEG objects hold label maps',
-    });
+    throw new S2SError(
+      'UNSUPPORTED_FORMAT',
+      `this DICOM file is not a Segmentation (SOP class ${sopClass || 'missing'})`,
+      {
+        hint: 'load images as an image series; only DICOM SEG objects hold label maps',
+      },
+    );
   }
   const ts = String(meta.TransferSyntaxUID ?? '');
   if (!NATIVE_SYNTAXES.has(ts)) {
-    throw new S2SError('UNSUPPORTED_TRANSFER_SYNTAX', `DICOM SEG with compressed transfer syntax ${ts} is not supported`, {
-      hint: 'decompress it first, e.g. `gdcmconv --raw in.dcm out.dcm` or `dcmdrle` / `dcmdjpeg`',
-    });
+    throw new S2SError(
+      'UNSUPPORTED_TRANSFER_SYNTAX',
+      `DICOM SEG with compressed transfer syntax ${ts} is not supported`,
+      {
+        hint: 'decompress it first, e.g. `gdcmconv --raw in.dcm out.dcm` or `dcmdrle` / `dcmdjpeg`',
+      },
+    );
   }
   const warnings: string[] = [];
   const rows = Number(ds.Rows);
@@ -193,7 +201,8 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
     });
   }
   const wantBits = type === 'BINARY' ? [1] : type === 'FRACTIONAL' ? [8] : [8, 16];
-  if (!wantBits.includes(bits)) throw malformed(`a ${type} SEG must have BitsAllocated ${wantBits.join(' or ')}, not ${bits}`);
+  if (!wantBits.includes(bits))
+    throw malformed(`a ${type} SEG must have BitsAllocated ${wantBits.join(' or ')}, not ${bits}`);
   // segments
   const segSeq: Ds[] = Array.isArray(ds.SegmentSequence) ? ds.SegmentSequence : [];
   if (segSeq.length === 0) throw malformed('the SEG has no SegmentSequence');
@@ -233,14 +242,19 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
     const ps = nums(group(f, 'PixelMeasuresSequence')?.PixelSpacing, 2);
     const ipp = nums(group(f, 'PlanePositionSequence')?.ImagePositionPatient, 3);
     if (!iop || !ps || !ipp) {
-      throw new S2SError('MISSING_GEOMETRY', `frame ${f + 1} has no ${!iop ? 'ImageOrientationPatient' : !ps ? 'PixelSpacing' : 'ImagePositionPatient'}`, {
-        hint: 'the SEG cannot be placed in space without its plane position, orientation and pixel spacing',
-      });
+      throw new S2SError(
+        'MISSING_GEOMETRY',
+        `frame ${f + 1} has no ${!iop ? 'ImageOrientationPatient' : !ps ? 'PixelSpacing' : 'ImagePositionPatient'}`,
+        {
+          hint: 'the SEG cannot be placed in space without its plane position, orientation and pixel spacing',
+        },
+      );
     }
     let seg: number | undefined;
     if (type !== 'LABELMAP') {
       const ref = Number(group(f, 'SegmentIdentificationSequence')?.ReferencedSegmentNumber);
-      if (!segIndex.has(ref)) throw malformed(`frame ${f + 1} refers to segment ${ref}, which the SegmentSequence does not list`);
+      if (!segIndex.has(ref))
+        throw malformed(`frame ${f + 1} refers to segment ${ref}, which the SegmentSequence does not list`);
       seg = ref;
     }
     frames.push({
@@ -269,7 +283,17 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
   const thickness = Number(pmShared.SliceThickness ?? Number.NaN);
   const grid = options.referenceGrid
     ? checkReferenceGrid(options.referenceGrid, f0.row, f0.col, f0.ps, rows, cols)
-    : gridFromFrames(frames.map((f) => f.pos), f0.row, f0.col, f0.ps, rows, cols, sliceStep, thickness, tolerance);
+    : gridFromFrames(
+        frames.map((f) => f.pos),
+        f0.row,
+        f0.col,
+        f0.ps,
+        rows,
+        cols,
+        sliceStep,
+        thickness,
+        tolerance,
+      );
   // slice index of every frame
   const ks = frames.map((fr, f) => {
     const c = ijkFromLps(grid, fr.pos);
@@ -278,13 +302,21 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
       throw new S2SError(
         'GEOMETRY_MISMATCH',
         `frame ${f + 1} at (${fr.pos.map((x) => x.toFixed(2)).join(', ')}) mm is not on a slice of the ${options.referenceGrid ? 'reference' : "SEG's"} grid (voxel ${c.map((x) => x.toFixed(2)).join(', ')})`,
-        { hint: options.referenceGrid ? 'check that the SEG was made on this image series' : 'the SEG frames do not form a regular stack' },
+        {
+          hint: options.referenceGrid
+            ? 'check that the SEG was made on this image series'
+            : 'the SEG frames do not form a regular stack',
+        },
       );
     }
     if (k < 0 || k >= grid.size[2]) {
-      throw new S2SError('GEOMETRY_MISMATCH', `frame ${f + 1} lies outside the reference grid (slice ${k} of 0..${grid.size[2] - 1})`, {
-        hint: 'check that the SEG was made on this image series',
-      });
+      throw new S2SError(
+        'GEOMETRY_MISMATCH',
+        `frame ${f + 1} lies outside the reference grid (slice ${k} of 0..${grid.size[2] - 1})`,
+        {
+          hint: 'check that the SEG was made on this image series',
+        },
+      );
     }
     return k;
   });
@@ -293,11 +325,16 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
   if (pixelParts.length !== 1) throw new S2SError('NO_PIXEL_DATA', 'the SEG has no (native) PixelData');
   const px = new Uint8Array(pixelParts[0]!);
   const perFramePixels = rows * cols;
-  const needBytes = type === 'BINARY' ? Math.ceil((perFramePixels * nFrames) / 8) : perFramePixels * nFrames * (bits / 8);
+  const needBytes =
+    type === 'BINARY' ? Math.ceil((perFramePixels * nFrames) / 8) : perFramePixels * nFrames * (bits / 8);
   if (px.length < needBytes) {
-    throw new S2SError('TRUNCATED_FILE', `PixelData has ${px.length} bytes; ${nFrames} frames of ${cols}x${rows} need ${needBytes}`, {
-      hint: 'the file is truncated',
-    });
+    throw new S2SError(
+      'TRUNCATED_FILE',
+      `PixelData has ${px.length} bytes; ${nFrames} frames of ${cols}x${rows} need ${needBytes}`,
+      {
+        hint: 'the file is truncated',
+      },
+    );
   }
   const n = voxelCount(grid);
   const masks = segments.map(() => new Uint8Array(n));
@@ -323,7 +360,12 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
       const bytesPer = bits / 8;
       const off = f * perFramePixels * bytesPer;
       for (let p = 0; p < perFramePixels; p++) {
-        const v = bytesPer === 1 ? px[off + p]! : le ? px[off + 2 * p]! | (px[off + 2 * p + 1]! << 8) : (px[off + 2 * p]! << 8) | px[off + 2 * p + 1]!;
+        const v =
+          bytesPer === 1
+            ? px[off + p]!
+            : le
+              ? px[off + 2 * p]! | (px[off + 2 * p + 1]! << 8)
+              : (px[off + 2 * p]! << 8) | px[off + 2 * p + 1]!;
         if (v === 0) continue;
         const idx = segIndex.get(v);
         if (idx === undefined) unknownLabels.add(v);
@@ -331,7 +373,8 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
       }
     }
   }
-  if (unknownLabels.size) warnings.push(`pixel values ${[...unknownLabels].join(', ')} are not in the SegmentSequence and were ignored`);
+  if (unknownLabels.size)
+    warnings.push(`pixel values ${[...unknownLabels].join(', ')} are not in the SegmentSequence and were ignored`);
   let overlapping = false;
   if (masks.length > 1) {
     const seen = new Uint8Array(n);
@@ -367,9 +410,13 @@ function readDicomSegInner(bytes: Uint8Array, options: DicomSegReadOptions): Dic
 function checkReferenceGrid(grid: Grid, row: Vec3, col: Vec3, ps: [number, number], rows: number, cols: number): Grid {
   const dot = (a: readonly number[], b: readonly number[]) => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
   if (grid.size[0] !== cols || grid.size[1] !== rows) {
-    throw new S2SError('GEOMETRY_MISMATCH', `the SEG frames are ${cols}x${rows} pixels but the reference grid slices are ${grid.size[0]}x${grid.size[1]}`, {
-      hint: 'check that the SEG was made on this image series',
-    });
+    throw new S2SError(
+      'GEOMETRY_MISMATCH',
+      `the SEG frames are ${cols}x${rows} pixels but the reference grid slices are ${grid.size[0]}x${grid.size[1]}`,
+      {
+        hint: 'check that the SEG was made on this image series',
+      },
+    );
   }
   if (dot(grid.direction[0], row) < 1 - 1e-4 || dot(grid.direction[1], col) < 1 - 1e-4) {
     throw new S2SError('GEOMETRY_MISMATCH', 'the SEG rows and columns are not oriented like the reference grid', {
@@ -377,9 +424,13 @@ function checkReferenceGrid(grid: Grid, row: Vec3, col: Vec3, ps: [number, numbe
     });
   }
   if (Math.abs(grid.spacing[0] - ps[0]) > 1e-3 * ps[0] || Math.abs(grid.spacing[1] - ps[1]) > 1e-3 * ps[1]) {
-    throw new S2SError('GEOMETRY_MISMATCH', `the SEG pixel spacing ${ps.join(' x ')} mm differs from the reference grid's ${grid.spacing[0]} x ${grid.spacing[1]} mm`, {
-      hint: 'check that the SEG belongs to this image series',
-    });
+    throw new S2SError(
+      'GEOMETRY_MISMATCH',
+      `the SEG pixel spacing ${ps.join(' x ')} mm differs from the reference grid's ${grid.spacing[0]} x ${grid.spacing[1]} mm`,
+      {
+        hint: 'check that the SEG belongs to this image series',
+      },
+    );
   }
   return grid;
 }
@@ -412,17 +463,29 @@ function gridFromFrames(
   const p0 = distinct[0]!;
   if (distinct.length === 1) {
     const step = spacingBetweenSlices > 0 ? spacingBetweenSlices : thickness > 0 ? thickness : 1;
-    return makeGrid({ size: [cols, rows, 1], spacing: [ps[0], ps[1], step], origin: p0, direction: [row, col, normal] });
+    return makeGrid({
+      size: [cols, rows, 1],
+      spacing: [ps[0], ps[1], step],
+      origin: p0,
+      direction: [row, col, normal],
+    });
   }
   const gaps: number[] = [];
   for (let n = 1; n < distinct.length; n++) gaps.push(proj(distinct[n]!) - proj(distinct[n - 1]!));
   const minGap = Math.min(...gaps);
   const fitsStep = (s: number) => gaps.every((g) => Math.abs(g / s - Math.round(g / s)) <= tolerance);
-  const step = spacingBetweenSlices > 0 && spacingBetweenSlices <= minGap * (1 + 1e-6) && fitsStep(spacingBetweenSlices) ? spacingBetweenSlices : minGap;
+  const step =
+    spacingBetweenSlices > 0 && spacingBetweenSlices <= minGap * (1 + 1e-6) && fitsStep(spacingBetweenSlices)
+      ? spacingBetweenSlices
+      : minGap;
   if (!fitsStep(step)) {
-    throw new S2SError('INCONSISTENT_SERIES', `the SEG frames are unevenly spaced (gaps ${gaps.map((g) => g.toFixed(3)).join(', ')} mm)`, {
-      hint: 'read it onto the grid of its source images (referenceGrid)',
-    });
+    throw new S2SError(
+      'INCONSISTENT_SERIES',
+      `the SEG frames are unevenly spaced (gaps ${gaps.map((g) => g.toFixed(3)).join(', ')} mm)`,
+      {
+        hint: 'read it onto the grid of its source images (referenceGrid)',
+      },
+    );
   }
   const pl = distinct[distinct.length - 1]!;
   const steps = Math.round((proj(pl) - proj(p0)) / step);
@@ -438,9 +501,13 @@ function gridFromFrames(
   for (const p of distinct) {
     const c = ijkFromLps(grid, p);
     if (Math.abs(c[0]) > tolerance || Math.abs(c[1]) > tolerance) {
-      throw new S2SError('INCONSISTENT_SERIES', 'the SEG frames are not stacked along one line (their in-plane offsets differ)', {
-        hint: 'read it onto the grid of its source images (referenceGrid)',
-      });
+      throw new S2SError(
+        'INCONSISTENT_SERIES',
+        'the SEG frames are not stacked along one line (their in-plane offsets differ)',
+        {
+          hint: 'read it onto the grid of its source images (referenceGrid)',
+        },
+      );
     }
   }
   return grid;
@@ -492,7 +559,12 @@ export interface DicomSegReference {
 export interface DicomSegWriteOptions {
   readonly reference?: DicomSegReference;
   /** Patient module values to copy from the source images; empty when absent. */
-  readonly patient?: { readonly name?: string; readonly id?: string; readonly birthDate?: string; readonly sex?: string };
+  readonly patient?: {
+    readonly name?: string;
+    readonly id?: string;
+    readonly birthDate?: string;
+    readonly sex?: string;
+  };
   readonly seriesDescription?: string;
   readonly seriesNumber?: number;
   /** SegmentAlgorithmType for every segment: MANUAL, SEMIAUTOMATIC or AUTOMATIC. */
@@ -503,7 +575,12 @@ export interface DicomSegWriteOptions {
   /** Write a frame for every slice of every segment, also empty ones. */
   readonly writeEmptyFrames?: boolean;
   /** UIDs of the new objects; random 2.25 UUID-derived UIDs by default (tests pass fixed ones). */
-  readonly uids?: { readonly sopInstance?: string; readonly series?: string; readonly study?: string; readonly frameOfReference?: string };
+  readonly uids?: {
+    readonly sopInstance?: string;
+    readonly series?: string;
+    readonly study?: string;
+    readonly frameOfReference?: string;
+  };
   /** Date/time stamps (YYYYMMDD, HHMMSS); default: now. */
   readonly contentDate?: string;
   readonly contentTime?: string;
@@ -564,13 +641,18 @@ export function writeDicomSeg(labels: LabelMap, options: DicomSegWriteOptions = 
   const { grid, data } = labels;
   const [nx, ny, nz] = grid.size;
   const n = voxelCount(grid);
-  if (data.length !== n) throw new S2SError('INVALID_ARGUMENT', `label data has ${data.length} values but the grid needs ${n}`);
+  if (data.length !== n)
+    throw new S2SError('INVALID_ARGUMENT', `label data has ${data.length} values but the grid needs ${n}`);
   if (nx > 65535 || ny > 65535) throw new S2SError('INVALID_ARGUMENT', 'DICOM rows and columns are limited to 65535');
   const ref = o.reference;
   if (ref?.instances && ref.instances.length !== nz) {
-    throw new S2SError('INVALID_ARGUMENT', `reference.instances has ${ref.instances.length} entries but the label map has ${nz} slices`, {
-      hint: 'give one SOP Instance UID per slice k (undefined where unknown)',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `reference.instances has ${ref.instances.length} entries but the label map has ${nz} slices`,
+      {
+        hint: 'give one SOP Instance UID per slice k (undefined where unknown)',
+      },
+    );
   }
   // segments: every table entry and every value present
   const present = new Set<number>();
@@ -630,7 +712,11 @@ export function writeDicomSeg(labels: LabelMap, options: DicomSegWriteOptions = 
   const time = o.contentTime ?? stamp.time;
   const row = grid.direction[0];
   const col = grid.direction[1];
-  const normal = [row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0]];
+  const normal = [
+    row[1] * col[2] - row[2] * col[1],
+    row[2] * col[0] - row[0] * col[2],
+    row[0] * col[1] - row[1] * col[0],
+  ];
   const dk = grid.direction[2];
   const sliceDistance = Math.abs(grid.spacing[2] * (dk[0] * normal[0]! + dk[1] * normal[1]! + dk[2] * normal[2]!));
   const refSop = ref?.sopClassUID ?? CT_IMAGE_STORAGE;
@@ -754,7 +840,8 @@ export function writeDicomSeg(labels: LabelMap, options: DicomSegWriteOptions = 
     PixelData: [pixel.buffer],
   };
   if (ref) {
-    const inst = (ref.instances ?? []).filter((u): u is string => !!u);
+    // the instances the frames were derived from (slices that hold a frame and have a known UID)
+    const inst = frames.map((f) => ref.instances?.[f.k]).filter((u): u is string => !!u);
     ds.ReferencedSeriesSequence = [
       {
         SeriesInstanceUID: ref.seriesInstanceUID,

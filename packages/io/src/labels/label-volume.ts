@@ -24,9 +24,13 @@ export interface LabelsFromVolumeOptions {
 /** A LabelMap from an integer-valued, single-component volume. */
 export function labelMapFromVolume(volume: Volume, options: LabelsFromVolumeOptions = {}): LabelMap {
   if (volume.components !== 1) {
-    throw new S2SError('INVALID_ARGUMENT', `a label map has one value per voxel, this image has ${volume.components} components`, {
-      hint: 'give a label image (one integer per voxel)',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `a label map has one value per voxel, this image has ${volume.components} components`,
+      {
+        hint: 'give a label image (one integer per voxel)',
+      },
+    );
   }
   const frame = options.frame ?? 0;
   if (volume.frames > 1 && options.frame === undefined) {
@@ -51,7 +55,8 @@ export function labelMapFromVolume(volume: Volume, options: LabelsFromVolumeOpti
   let data: Uint8Array | Uint16Array | Int32Array;
   if (src instanceof Uint8Array || src instanceof Uint16Array || src instanceof Int32Array) data = src;
   else {
-    data = max <= 255 ? new Uint8Array(src.length) : max <= 65535 ? new Uint16Array(src.length) : new Int32Array(src.length);
+    data =
+      max <= 255 ? new Uint8Array(src.length) : max <= 65535 ? new Uint16Array(src.length) : new Int32Array(src.length);
     for (let p = 0; p < src.length; p++) data[p] = src[p]!;
   }
   return makeLabelMap({ grid: v.grid, data, segments: completeTable(data, options.segments ?? []) });

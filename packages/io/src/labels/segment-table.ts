@@ -51,8 +51,10 @@ export function segmentsFromJson(text: string, file?: string): Segment[] {
   if (Array.isArray(doc)) list = doc;
   else if (doc && typeof doc === 'object' && Array.isArray((doc as { segments?: unknown }).segments)) {
     const d = doc as { format?: unknown; version?: unknown; segments: unknown[] };
-    if (d.format !== undefined && d.format !== SEGMENT_TABLE_FORMAT) throw bad(`unknown segment table format "${String(d.format)}"`, file);
-    if (d.version !== undefined && d.version !== 1) throw bad(`segment table version ${String(d.version)} is not supported (only 1)`, file);
+    if (d.format !== undefined && d.format !== SEGMENT_TABLE_FORMAT)
+      throw bad(`unknown segment table format "${String(d.format)}"`, file);
+    if (d.version !== undefined && d.version !== 1)
+      throw bad(`segment table version ${String(d.version)} is not supported (only 1)`, file);
     list = d.segments;
   } else if (doc && typeof doc === 'object' && Object.keys(doc).every((k) => /^\d+$/.test(k))) {
     list = Object.entries(doc as Record<string, unknown>).map(([k, v]) => {
@@ -73,7 +75,8 @@ export function segmentsFromJson(text: string, file?: string): Segment[] {
     }
     if (seen.has(value)) throw bad(`label value ${value} appears twice`, file);
     seen.add(value);
-    if (s.name !== undefined && typeof s.name !== 'string') throw bad(`segment ${value}: "name" must be a string`, file);
+    if (s.name !== undefined && typeof s.name !== 'string')
+      throw bad(`segment ${value}: "name" must be a string`, file);
     let color: Vec3 | undefined;
     if (s.color !== undefined) {
       const c = s.color;

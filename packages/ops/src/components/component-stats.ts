@@ -1,5 +1,5 @@
 /** Per-component statistics of a label array (e.g. from connectedComponents). */
-import { type Grid, type RunOptions, S2SError, type Vec3, lpsFromIjk, progressReporter } from '@slice2solid/core';
+import { type Grid, lpsFromIjk, progressReporter, type RunOptions, S2SError, type Vec3 } from '@slice2solid/core';
 import { checkMask, voxelVolumeMm3 } from '../filters/internal.js';
 
 export interface ComponentStat {

@@ -5,7 +5,7 @@
  * (i fastest, then j, then k) - the same numbering as scipy.ndimage.label on the array viewed
  * as [k][j][i]. Background is 0. Two-pass union-find; no per-voxel allocation.
  */
-import { type Grid, type RunOptions, S2SError, progressReporter, voxelCount } from '@slice2solid/core';
+import { type Grid, progressReporter, type RunOptions, S2SError, voxelCount } from '@slice2solid/core';
 import { checkMask } from '../filters/internal.js';
 
 export type Connectivity = 6 | 18 | 26;
@@ -79,23 +79,45 @@ export function connectedComponents(
     return r;
   };
 
-  // per-row active neighbour lists (linear offset and di), rebuilt per row
+  // per-row active neighbour lists (linear offset and di), rebuilt per row; the "ahead" list holds
+  // only the di = +1 neighbours: with 26-connectivity, when voxel i-1 is foreground every other
+  // backward neighbour of i is also a neighbour of i-1 and was joined to it already.
   const actOff = new Int32Array(offsets.length);
   const actDi = new Int32Array(offsets.length);
+  const aheadOff = new Int32Array(offsets.length);
+  const runShortcut = connectivity === 26;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       let na = 0;
+      let nAhead = 0;
       for (const [di, dj, dk] of offsets) {
         if (j + dj < 0 || j + dj >= ny || k + dk < 0) continue;
         actOff[na] = di + dj * nx + dk * nxy;
         actDi[na] = di;
         na++;
+        if (di === 1) aheadOff[nAhead++] = di + dj * nx + dk * nxy;
       }
       const row = k * nxy + j * nx;
       for (let i = 0; i < nx; i++) {
         const p = row + i;
         if (mask[p] === 0) continue;
         let lab = 0;
+        if (runShortcut && i > 0 && labels[p - 1] !== 0) {
+          lab = labels[p - 1]!;
+          if (i < nx - 1) {
+            for (let a = 0; a < nAhead; a++) {
+              const nl = labels[p + aheadOff[a]!]!;
+              if (nl === 0 || nl === lab) continue;
+              const ra = find(lab);
+              const rb = find(nl);
+              if (ra < rb) parent[rb] = ra;
+              else if (rb < ra) parent[ra] = rb;
+              lab = Math.min(ra, rb);
+            }
+          }
+          labels[p] = lab;
+          continue;
+        }
         for (let a = 0; a < na; a++) {
           const di = actDi[a]!;
           if ((di < 0 && i === 0) || (di > 0 && i === nx - 1)) continue;
@@ -110,7 +132,7 @@ export function connectedComponents(
           const rb = find(nl);
           if (ra < rb) parent[rb] = ra;
           else if (rb < ra) parent[ra] = rb;
-          lab = ra < rb ? ra : rb;
+          lab = Math.min(ra, rb);
         }
         if (lab === 0) {
           if (next >= parent.length) {
@@ -127,6 +149,9 @@ export function connectedComponents(
     tick(k + 1);
   }
 
+  // roots never sit above their children (parent[x] <= x), so one increasing pass resolves them
+  const root = parent;
+  for (let l = 1; l < next; l++) root[l] = root[root[l]!]!;
   // second pass: roots -> final labels in order of first appearance
   const final = new Int32Array(next);
   let count = 0;
@@ -140,7 +165,7 @@ export function connectedComponents(
         background++;
         continue;
       }
-      const r = find(l);
+      const r = root[l]!;
       let f = final[r]!;
       if (f === 0) {
         f = ++count;

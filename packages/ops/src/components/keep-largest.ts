@@ -1,6 +1,6 @@
 /** Keeps the N largest connected components of a mask. */
 import { type Grid, type RunOptions, S2SError } from '@slice2solid/core';
-import { type Connectivity, CONNECTED_COMPONENTS_DEFAULTS, connectedComponents } from './connected-components.js';
+import { CONNECTED_COMPONENTS_DEFAULTS, type Connectivity, connectedComponents } from './connected-components.js';
 
 export interface KeepLargestOptions extends RunOptions {
   /** How many components to keep (the largest first; equal sizes: the one that comes first in scan order). */

@@ -1,7 +1,7 @@
 /** Removes connected components smaller than a volume in mm^3. */
 import type { Grid, RunOptions } from '@slice2solid/core';
 import { checkNumber, voxelVolumeMm3 } from '../filters/internal.js';
-import { type Connectivity, CONNECTED_COMPONENTS_DEFAULTS, connectedComponents } from './connected-components.js';
+import { CONNECTED_COMPONENTS_DEFAULTS, type Connectivity, connectedComponents } from './connected-components.js';
 
 export interface RemoveIslandsOptions extends RunOptions {
   /** Components with a volume (voxel count x voxel volume) below this are removed. */

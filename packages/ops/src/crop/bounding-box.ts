@@ -17,10 +17,14 @@ export interface BoundingBoxOptions {
 export const BOUNDING_BOX_DEFAULTS = { marginMm: 0 } as const satisfies BoundingBoxOptions;
 
 /** The smallest index box holding every non-zero voxel, grown by the margin; undefined for an empty mask. */
-export function boundingBox(mask: ArrayLike<number>, grid: Grid, options: BoundingBoxOptions = {}): IndexBox | undefined {
+export function boundingBox(
+  mask: ArrayLike<number>,
+  grid: Grid,
+  options: BoundingBoxOptions = {},
+): IndexBox | undefined {
   checkMask(mask, grid);
   const margin = perAxis(options.marginMm ?? BOUNDING_BOX_DEFAULTS.marginMm, 'marginMm');
-  margin.forEach((m, a) => checkNumber(m, `marginMm[${a}]`, 0, 'give a margin in millimetres, 0 or more'));
+  for (let a = 0; a < 3; a++) checkNumber(margin[a], `marginMm[${a}]`, 0, 'give a margin in millimetres, 0 or more');
   const box = nonZeroBox(mask, grid);
   if (!box) return undefined;
   const start: number[] = [];

@@ -3,7 +3,7 @@
  * LPS centre of the box's first voxel (through the core grid helpers); spacing and direction
  * are unchanged.
  */
-import { type Grid, type Volume, type VoxelArray, lpsFromIjk, makeGrid } from '@slice2solid/core';
+import { type Grid, lpsFromIjk, makeGrid, type Volume, type VoxelArray } from '@slice2solid/core';
 import { checkMask } from '../filters/internal.js';
 import { type BoundingBoxOptions, boundingBox, checkIndexBox, type IndexBox } from './bounding-box.js';
 
@@ -26,7 +26,13 @@ export function cropGrid(grid: Grid, box: IndexBox): Grid {
 }
 
 /** Crops any per-voxel array (component fastest, then i, j, k, then frame - the Volume layout). */
-export function cropArray<T extends VoxelArray>(data: T, grid: Grid, box: IndexBox, components = 1, frames = 1): { data: T; grid: Grid } {
+export function cropArray<T extends VoxelArray>(
+  data: T,
+  grid: Grid,
+  box: IndexBox,
+  components = 1,
+  frames = 1,
+): { data: T; grid: Grid } {
   checkMask({ length: data.length / (components * frames) }, grid, 'data');
   const g = cropGrid(grid, box);
   const [nx, ny, nz] = grid.size;

@@ -2,7 +2,7 @@
  * Pad a volume with voxels on each side. Existing voxels keep their exact world positions: the
  * new origin is the LPS centre of index (-before) of the old grid.
  */
-import { type Grid, S2SError, type Vec3, type Volume, type VoxelArray, lpsFromIjk, makeGrid } from '@slice2solid/core';
+import { type Grid, lpsFromIjk, makeGrid, S2SError, type Vec3, type Volume, type VoxelArray } from '@slice2solid/core';
 import { checkMask, checkNumber, perAxis } from '../filters/internal.js';
 
 export interface PadOptions {
@@ -49,7 +49,7 @@ export function padArray<T extends VoxelArray>(
   let after: Vec3;
   if (options.marginMm !== undefined) {
     const m = perAxis(options.marginMm, 'marginMm');
-    m.forEach((x, a) => checkNumber(x, `marginMm[${a}]`, 0));
+    for (let a = 0; a < 3; a++) checkNumber(m[a], `marginMm[${a}]`, 0);
     before = [0, 1, 2].map((a) => Math.ceil(m[a]! / grid.spacing[a]! - 1e-9)) as unknown as Vec3;
     after = before;
   } else {
@@ -78,14 +78,14 @@ export function padArray<T extends VoxelArray>(
       const kIn = sk >= 0 && sk < nz;
       for (let j = 0; j < my; j++) {
         const sj = j - before[1];
-        const dst = (((t * mz + k) * my + j) * mx) * nc;
+        const dst = ((t * mz + k) * my + j) * mx * nc;
         if (kIn && sj >= 0 && sj < ny) {
-          const src = (((t * nz + sk) * ny + sj) * nx) * nc;
+          const src = ((t * nz + sk) * ny + sj) * nx * nc;
           out.set(data.subarray(src, src + nx * nc), dst + before[0] * nc);
           if (value !== 'edge') continue;
         } else if (value !== 'edge') continue;
         // edge mode: every voxel of the row from the clamped source
-        const srcRow = (((t * nz + clamp(sk, nz)) * ny + clamp(sj, ny)) * nx) * nc;
+        const srcRow = ((t * nz + clamp(sk, nz)) * ny + clamp(sj, ny)) * nx * nc;
         for (let i = 0; i < mx; i++) {
           const s = srcRow + clamp(i - before[0], nx) * nc;
           for (let c = 0; c < nc; c++) out[dst + i * nc + c] = data[s + c]!;

@@ -11,7 +11,7 @@
  * zero voxels get 0. With `to: 'foreground'` it is the other way round. A voxel with no
  * target voxel anywhere in the grid gets +Infinity (unless `outsideIsTarget`).
  */
-import { type Grid, type RunOptions, progressReporter, voxelCount } from '@slice2solid/core';
+import { type Grid, progressReporter, type RunOptions, voxelCount } from '@slice2solid/core';
 import { checkMask, checkOrthogonal } from '../filters/internal.js';
 
 export interface EdtOptions extends RunOptions {
@@ -97,7 +97,11 @@ function clampToBorder(f: Float32Array, grid: Grid): void {
  * In place: f holds 0 at target voxels and +Infinity elsewhere (any finite f works as an
  * additive cost); on return it holds the squared distance in mm^2 to the nearest target.
  */
-export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptions = {}): void {
+export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptions & { cap?: number } = {}): void {
+  // Values above `cap` may be replaced by +Infinity after every pass: later passes only add
+  // non-negative terms, so whether the final value is <= cap is unchanged, and lines that
+  // became all-infinite are skipped (this makes ball morphology cost ~ the object's surface).
+  const cap = options.cap ?? Infinity;
   const [nx, ny, nz] = grid.size;
   const [sx, sy, sz] = grid.spacing;
   const nxy = nx * ny;
@@ -111,23 +115,32 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
   const res = new Float64Array(maxLen);
   for (let r = 0; r < ny * nz; r++) {
     const base = r * nx;
-    for (let i = 0; i < nx; i++) line[i] = f[base + i]!;
-    envelope(line, nx, sx, res, v, z);
-    for (let i = 0; i < nx; i++) f[base + i] = res[i]!;
+    let anyFinite = false;
+    let allZero = true;
+    for (let i = 0; i < nx; i++) {
+      const x = f[base + i]!;
+      line[i] = x;
+      if (x !== Infinity) anyFinite = true;
+      if (x !== 0) allZero = false;
+    }
+    if (anyFinite && !allZero) {
+      envelope(line, nx, sx, res, v, z, cap);
+      for (let i = 0; i < nx; i++) f[base + i] = res[i]!;
+    }
     if ((++done & 255) === 0) tick(done);
   }
   // Axes 1 and 2: columns are strided; transpose a block of columns into a contiguous buffer.
   if (ny > 1) {
     const block = new Float64Array(nx * ny);
     for (let k = 0; k < nz; k++) {
-      passBlock(f, k * nxy, nx, nx, ny, sy, block, line, res, v, z);
+      passBlock(f, k * nxy, nx, nx, ny, sy, block, line, res, v, z, cap);
       tick(++done);
     }
   } else done += nz;
   if (nz > 1) {
     const block = new Float64Array(nx * nz);
     for (let j = 0; j < ny; j++) {
-      passBlock(f, j * nx, nx, nxy, nz, sz, block, line, res, v, z);
+      passBlock(f, j * nx, nx, nxy, nz, sz, block, line, res, v, z, cap);
       tick(++done);
     }
   }
@@ -147,11 +160,13 @@ function passBlock(
   res: Float64Array,
   v: Int32Array,
   z: Float64Array,
+  cap: number,
 ): void {
   for (let p = 0; p < n; p++) {
     const row = base + p * stride;
     for (let c = 0; c < m; c++) block[c * n + p] = f[row + c]!;
   }
+  let changed = false;
   for (let c = 0; c < m; c++) {
     const off = c * n;
     let anyFinite = false;
@@ -163,9 +178,11 @@ function passBlock(
       if (x !== 0) allZero = false;
     }
     if (!anyFinite || allZero) continue;
-    envelope(line, n, s, res, v, z);
+    changed = true;
+    envelope(line, n, s, res, v, z, cap);
     for (let p = 0; p < n; p++) block[off + p] = res[p]!;
   }
+  if (!changed) return;
   for (let p = 0; p < n; p++) {
     const row = base + p * stride;
     for (let c = 0; c < m; c++) f[row + c] = block[c * n + p]!;
@@ -176,7 +193,15 @@ function passBlock(
  * out[p] = min_q f[q] + ((p - q) * s)^2 over the n samples of `f` (lower envelope of parabolas).
  * Infinite f[q] never win; an all-infinite line stays infinite.
  */
-function envelope(f: Float64Array, n: number, s: number, out: Float64Array, v: Int32Array, z: Float64Array): void {
+function envelope(
+  f: Float64Array,
+  n: number,
+  s: number,
+  out: Float64Array,
+  v: Int32Array,
+  z: Float64Array,
+  cap: number,
+): void {
   let k = -1;
   for (let q = 0; q < n; q++) {
     const fq = f[q]!;
@@ -213,6 +238,7 @@ function envelope(f: Float64Array, n: number, s: number, out: Float64Array, v: I
     while (z[j + 1]! < xp) j++;
     const vj = v[j]!;
     const d = xp - vj * s;
-    out[p] = d * d + f[vj]!;
+    const val = d * d + f[vj]!;
+    out[p] = val > cap ? Infinity : val;
   }
 }

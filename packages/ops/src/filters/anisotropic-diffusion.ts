@@ -11,7 +11,7 @@
  * of the input (as ITK's conductance parameter). Fluxes are antisymmetric, so the sum of the
  * image is preserved. Output is float32; geometry is unchanged.
  */
-import { type Grid, type RunOptions, S2SError, type Volume, progressReporter } from '@slice2solid/core';
+import { type Grid, progressReporter, type RunOptions, S2SError, type Volume } from '@slice2solid/core';
 import { checkMask, checkNumber, mapChannels } from './internal.js';
 
 export interface AnisotropicDiffusionOptions extends RunOptions {
@@ -59,9 +59,13 @@ export function anisotropicDiffusionData(
   const limit = diffusionStableTimeStep(grid);
   const dt = checkNumber(options.timeStep ?? limit / 2, 'timeStep', 0);
   if (dt > limit * (1 + 1e-9)) {
-    throw new S2SError('INVALID_ARGUMENT', `timeStep ${dt} mm^2 is above the stability limit ${limit.toPrecision(4)} mm^2 for this spacing`, {
-      hint: 'use a smaller time step and more iterations',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `timeStep ${dt} mm^2 is above the stability limit ${limit.toPrecision(4)} mm^2 for this spacing`,
+      {
+        hint: 'use a smaller time step and more iterations',
+      },
+    );
   }
   const quadratic = (options.conductanceFunction ?? ANISOTROPIC_DIFFUSION_DEFAULTS.conductanceFunction) === 'quadratic';
   const [nx, ny, nz] = grid.size;

@@ -7,7 +7,7 @@
  * Edges: 'nearest' repeats the edge voxel (default), 'reflect' mirrors about the edge
  * (d c b a | a b c d | d c b a). Output is float32; geometry is unchanged.
  */
-import { type Grid, type RunOptions, S2SError, type Volume, progressReporter, voxelCount } from '@slice2solid/core';
+import { type Grid, progressReporter, type RunOptions, S2SError, type Volume } from '@slice2solid/core';
 import { checkMask, checkNumber, mapChannels, perAxis } from './internal.js';
 
 export type EdgeMode = 'nearest' | 'reflect';
@@ -24,6 +24,11 @@ export const GAUSSIAN_DEFAULTS = { sigmaMm: 1, truncate: 4, mode: 'nearest' } as
 
 /** Smoothed copy of a volume (float32, every frame and component filtered separately). */
 export function gaussian(volume: Volume, options: GaussianOptions = {}): Volume {
+  if (volume.components * volume.frames === 1) {
+    // one channel: filter a float32 copy in place (no second full-size buffer)
+    const out = Float32Array.from(volume.data);
+    return { ...volume, data: gaussianInPlace(out, volume.grid, options) };
+  }
   const out = new Float32Array(volume.data.length);
   mapChannels(volume, out, (ch) => {
     gaussianInPlace(ch, volume.grid, options);
@@ -65,7 +70,7 @@ export function edgeIndex(x: number, n: number, mode: EdgeMode): number {
 export function gaussianInPlace(data: Float32Array, grid: Grid, options: GaussianOptions = {}): Float32Array {
   checkMask(data, grid, 'image');
   const sigma = perAxis(options.sigmaMm ?? GAUSSIAN_DEFAULTS.sigmaMm, 'sigmaMm');
-  sigma.forEach((s, a) => checkNumber(s, `sigmaMm[${a}]`, 0, 'give a standard deviation in mm, 0 or more'));
+  for (let a = 0; a < 3; a++) checkNumber(sigma[a], `sigmaMm[${a}]`, 0, 'give a standard deviation in mm, 0 or more');
   const truncate = checkNumber(options.truncate ?? GAUSSIAN_DEFAULTS.truncate, 'truncate', 0);
   const mode = options.mode ?? GAUSSIAN_DEFAULTS.mode;
   if (mode !== 'nearest' && mode !== 'reflect') {

@@ -13,16 +13,24 @@ export function voxelVolumeMm3(grid: Grid): number {
 export function checkMask(mask: ArrayLike<number>, grid: Grid, what = 'mask'): void {
   const n = voxelCount(grid);
   if (mask.length !== n) {
-    throw new S2SError('INVALID_ARGUMENT', `${what} has ${mask.length} values but the grid ${grid.size.join('x')} needs ${n}`, {
-      hint: `pass a ${what} made on the same grid as the image`,
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `${what} has ${mask.length} values but the grid ${grid.size.join('x')} needs ${n}`,
+      {
+        hint: `pass a ${what} made on the same grid as the image`,
+      },
+    );
   }
 }
 
 /** Throws unless `x` is a finite number >= min. */
 export function checkNumber(x: unknown, name: string, min = -Infinity, hint?: string): number {
   if (typeof x !== 'number' || !Number.isFinite(x) || x < min) {
-    throw new S2SError('INVALID_ARGUMENT', `${name} must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${String(x)}`, hint ? { hint } : {});
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `${name} must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${String(x)}`,
+      hint ? { hint } : {},
+    );
   }
   return x;
 }
@@ -30,7 +38,8 @@ export function checkNumber(x: unknown, name: string, min = -Infinity, hint?: st
 /** Per-axis value: a number applies to all three axes. */
 export function perAxis(x: number | readonly number[], name: string): [number, number, number] {
   if (typeof x === 'number') return [x, x, x];
-  if (x.length !== 3) throw new S2SError('INVALID_ARGUMENT', `${name} must be one number or three (i, j, k), got ${x.length}`);
+  if (x.length !== 3)
+    throw new S2SError('INVALID_ARGUMENT', `${name} must be one number or three (i, j, k), got ${x.length}`);
   return [x[0]!, x[1]!, x[2]!];
 }
 
@@ -40,9 +49,13 @@ export function checkOrthogonal(grid: Grid, what: string): void {
   const dot = (u: readonly number[], v: readonly number[]) => u[0]! * v[0]! + u[1]! * v[1]! + u[2]! * v[2]!;
   const skew = Math.max(Math.abs(dot(a, b)), Math.abs(dot(a, c)), Math.abs(dot(b, c)));
   if (skew > 1e-4) {
-    throw new S2SError('INVALID_ARGUMENT', `${what} needs orthogonal voxel axes, but this grid is sheared (|cos| = ${skew.toFixed(4)} between axes, e.g. a gantry-tilted stack)`, {
-      hint: 'resample the image onto an orthogonal grid first (e.g. reorient/resample with the tilt removed)',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `${what} needs orthogonal voxel axes, but this grid is sheared (|cos| = ${skew.toFixed(4)} between axes, e.g. a gantry-tilted stack)`,
+      {
+        hint: 'resample the image onto an orthogonal grid first (e.g. reorient/resample with the tilt removed)',
+      },
+    );
   }
 }
 

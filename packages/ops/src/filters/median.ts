@@ -8,7 +8,15 @@
  * the median tracked incrementally), so the cost per voxel grows with the window's face, not
  * its volume; other types select the median of each window with quickselect.
  */
-import { type Grid, type RunOptions, S2SError, type Volume, type VoxelArray, progressReporter, voxelCount } from '@slice2solid/core';
+import {
+  type Grid,
+  progressReporter,
+  type RunOptions,
+  S2SError,
+  type Volume,
+  type VoxelArray,
+  voxelCount,
+} from '@slice2solid/core';
 import { checkMask, perAxis } from './internal.js';
 
 export interface MedianOptions extends RunOptions {
@@ -53,7 +61,11 @@ export function medianData<T extends VoxelArray>(data: T, grid: Grid, options: M
   }
   const dst = out ?? (new (data.constructor as new (n: number) => T)(data.length) as T);
   const bins =
-    data instanceof Uint8Array || data instanceof Int8Array ? 256 : data instanceof Uint16Array || data instanceof Int16Array ? 65536 : 0;
+    data instanceof Uint8Array || data instanceof Int8Array
+      ? 256
+      : data instanceof Uint16Array || data instanceof Int16Array
+        ? 65536
+        : 0;
   if (bins > 0) histogramMedian(data, grid, radius, bins, dst, options);
   else selectMedian(data, grid, radius, dst, options);
   return dst;
@@ -93,13 +105,13 @@ function histogramMedian(
       // initial window around i = 0
       for (let di = -rx; di <= rx; di++) {
         const x = clampI(di, nx);
-        for (let q = 0; q < colLen; q++) hist[(binOf[rows[q]! + x]! + offset)]!++;
+        for (let q = 0; q < colLen; q++) hist[binOf[rows[q]! + x]! + offset]!++;
       }
       // count below the median of the previous row, then walk to the new median
       let lt = 0;
       for (let di = -rx; di <= rx; di++) {
         const x = clampI(di, nx);
-        for (let q = 0; q < colLen; q++) if ((binOf[rows[q]! + x]! + offset) < med) lt++;
+        for (let q = 0; q < colLen; q++) if (binOf[rows[q]! + x]! + offset < med) lt++;
       }
       const rowOut = k * nxy + j * nx;
       for (let i = 0; ; i++) {
@@ -128,14 +140,20 @@ function histogramMedian(
       // empty the histogram: remove the last window
       for (let di = -rx; di <= rx; di++) {
         const x = clampI(nx - 1 + di, nx);
-        for (let q = 0; q < colLen; q++) hist[(binOf[rows[q]! + x]! + offset)]!--;
+        for (let q = 0; q < colLen; q++) hist[binOf[rows[q]! + x]! + offset]!--;
       }
     }
     tick(k + 1);
   }
 }
 
-function selectMedian(data: VoxelArray, grid: Grid, radius: [number, number, number], out: VoxelArray, options: RunOptions): void {
+function selectMedian(
+  data: VoxelArray,
+  grid: Grid,
+  radius: [number, number, number],
+  out: VoxelArray,
+  options: RunOptions,
+): void {
   const [nx, ny, nz] = grid.size;
   const [rx, ry, rz] = radius;
   const nxy = nx * ny;
@@ -176,7 +194,7 @@ function quickselect(buf: Float64Array, n: number, m: number): number {
     const a = buf[lo]!;
     const b = buf[mid]!;
     const c = buf[hi]!;
-    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    const pivot = a < b ? (b < c ? b : Math.max(a, c)) : a < c ? a : Math.max(b, c);
     let i = lo;
     let j = hi;
     while (i <= j) {

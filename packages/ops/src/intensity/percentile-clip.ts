@@ -24,7 +24,10 @@ export function percentiles(values: ArrayLike<number>, qs: readonly number[]): n
   if (n === 0) throw new S2SError('INVALID_ARGUMENT', 'no values to take percentiles of (empty image or mask)');
   const ranks = qs.map((q) => (q / 100) * (n - 1));
   const isSmallInt =
-    values instanceof Uint8Array || values instanceof Int8Array || values instanceof Uint16Array || values instanceof Int16Array;
+    values instanceof Uint8Array ||
+    values instanceof Int8Array ||
+    values instanceof Uint16Array ||
+    values instanceof Int16Array;
   if (isSmallInt) {
     const off = values instanceof Int8Array ? 128 : values instanceof Int16Array ? 32768 : 0;
     const hist = new Float64Array(values instanceof Uint8Array || values instanceof Int8Array ? 256 : 65536);
@@ -54,13 +57,20 @@ export function percentiles(values: ArrayLike<number>, qs: readonly number[]): n
   });
 }
 
-export function percentileClip(volume: Volume, options: PercentileClipOptions = {}): { volume: Volume; record: IntensityRecord } {
+export function percentileClip(
+  volume: Volume,
+  options: PercentileClipOptions = {},
+): { volume: Volume; record: IntensityRecord } {
   const lower = options.lower ?? PERCENTILE_CLIP_DEFAULTS.lower;
   const upper = options.upper ?? PERCENTILE_CLIP_DEFAULTS.upper;
   if (!(lower >= 0 && upper <= 100 && lower <= upper)) {
-    throw new S2SError('INVALID_ARGUMENT', `percentiles must satisfy 0 <= lower <= upper <= 100, got ${lower} and ${upper}`, {
-      hint: 'e.g. lower 0.5 and upper 99.5',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `percentiles must satisfy 0 <= lower <= upper <= 100, got ${lower} and ${upper}`,
+      {
+        hint: 'e.g. lower 0.5 and upper 99.5',
+      },
+    );
   }
   const data = volume.data;
   const values = selectValues(volume, options.mask);

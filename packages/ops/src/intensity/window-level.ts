@@ -27,9 +27,15 @@ export const WINDOW_PRESETS = {
   bone: { center: 400, width: 1800 },
 } as const;
 
-export const WINDOW_LEVEL_DEFAULTS = { ...WINDOW_PRESETS['soft-tissue'], range: [0, 1] } as const satisfies WindowLevelOptions;
+export const WINDOW_LEVEL_DEFAULTS = {
+  ...WINDOW_PRESETS['soft-tissue'],
+  range: [0, 1],
+} as const satisfies WindowLevelOptions;
 
-export function windowLevel(volume: Volume, options: WindowLevelOptions = {}): { volume: Volume; record: IntensityRecord } {
+export function windowLevel(
+  volume: Volume,
+  options: WindowLevelOptions = {},
+): { volume: Volume; record: IntensityRecord } {
   const preset = options.preset === undefined ? undefined : WINDOW_PRESETS[options.preset];
   if (options.preset !== undefined && !preset) {
     throw new S2SError('INVALID_ARGUMENT', `unknown window preset "${String(options.preset)}"`, {

@@ -26,11 +26,7 @@ export function labelArrayFor(maxValue: number, n: number): Uint8Array | Uint16A
 }
 
 /** A label map holding one segment: voxels where mask != 0 get `segment.value`. */
-export function labelMapFromMask(
-  mask: ArrayLike<number>,
-  grid: Grid,
-  segment: Partial<Segment> = {},
-): LabelMap {
+export function labelMapFromMask(mask: ArrayLike<number>, grid: Grid, segment: Partial<Segment> = {}): LabelMap {
   const n = voxelCount(grid);
   if (mask.length !== n) {
     throw new S2SError('INVALID_ARGUMENT', `mask has ${mask.length} voxels but the grid needs ${n}`);

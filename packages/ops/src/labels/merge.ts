@@ -35,7 +35,10 @@ export function mergeMasks(grid: Grid, layers: readonly MaskLayer[], options: Me
   let maxValue = 0;
   for (const [idx, l] of layers.entries()) {
     if (l.mask.length !== n) {
-      throw new S2SError('INVALID_ARGUMENT', `structure ${idx + 1} has ${l.mask.length} voxels but the grid needs ${n}`);
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        `structure ${idx + 1} has ${l.mask.length} voxels but the grid needs ${n}`,
+      );
     }
     const seg = makeSegment(l.segment.value, l.segment);
     if (seen.has(seg.value)) {

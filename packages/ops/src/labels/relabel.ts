@@ -6,7 +6,10 @@ import { labelArrayFor, makeSegment } from './make.js';
  * Maps label values: mapping[old] = new (0 deletes the structure); values not in the mapping are
  * kept. Two old values may map to the same new value (they merge; the first table entry names it).
  */
-export function relabel(labels: LabelMap, mapping: ReadonlyMap<number, number> | Readonly<Record<number, number>>): LabelMap {
+export function relabel(
+  labels: LabelMap,
+  mapping: ReadonlyMap<number, number> | Readonly<Record<number, number>>,
+): LabelMap {
   const map: ReadonlyMap<number, number> =
     mapping instanceof Map
       ? mapping
@@ -51,6 +54,9 @@ export function compactLabels(labels: LabelMap): LabelMap {
   const out = relabel({ ...labels, segments: labels.segments.filter((s) => present.has(s.value)) }, map);
   // values without a table entry get defaults
   const have = new Set(out.segments.map((s) => s.value));
-  const extra = sorted.map((_, i) => i + 1).filter((v) => !have.has(v)).map((v) => makeSegment(v));
+  const extra = sorted
+    .map((_, i) => i + 1)
+    .filter((v) => !have.has(v))
+    .map((v) => makeSegment(v));
   return extra.length ? { ...out, segments: [...out.segments, ...extra].sort((a, b) => a.value - b.value) } : out;
 }

@@ -15,8 +15,14 @@ import { signedVolume, triangleArea } from './metrics.js';
 import { buildEdgeTable, checkMesh } from './topology.js';
 
 export interface CleanOptions {
-  /** Remove triangles with a repeated vertex or zero area (default true). */
+  /** Remove triangles with a repeated vertex (default true). */
   removeDegenerate?: boolean;
+  /**
+   * Also remove triangles with three distinct vertices but zero area (default false: removing
+   * them opens a closed mesh; weld first so coincident vertices merge and the triangle becomes a
+   * repeated-vertex one, which is removed safely).
+   */
+  removeZeroArea?: boolean;
   /** Remove triangles with the same three vertices as an earlier one, whatever the order (default true). */
   removeDuplicates?: boolean;
   /** Make winding consistent and outward (default true). */
@@ -29,6 +35,7 @@ export interface CleanOptions {
 
 export const CLEAN_DEFAULTS = {
   removeDegenerate: true,
+  removeZeroArea: false,
   removeDuplicates: true,
   orient: true,
   minComponentVolumeMm3: 0,
@@ -47,9 +54,17 @@ export function cleanMesh(mesh: Mesh, options: CleanOptions = {}): { mesh: Mesh;
   checkMesh(mesh);
   const o = { ...CLEAN_DEFAULTS, ...options };
   check(o.minComponentVolumeMm3 >= 0, `minComponentVolumeMm3 must be >= 0, got ${o.minComponentVolumeMm3}`);
-  const report: CleanReport = { degenerateRemoved: 0, duplicatesRemoved: 0, trianglesFlipped: 0, componentsRemoved: 0, holesFilled: 0 };
+  const report: CleanReport = {
+    degenerateRemoved: 0,
+    duplicatesRemoved: 0,
+    trianglesFlipped: 0,
+    componentsRemoved: 0,
+    holesFilled: 0,
+  };
   const pos: number[] = Array.from(mesh.positions);
-  const groups: readonly MeshGroup[] = mesh.groups ?? [{ name: 'mesh', color: [200, 200, 200], start: 0, count: mesh.indices.length / 3 }];
+  const groups: readonly MeshGroup[] = mesh.groups ?? [
+    { name: 'mesh', color: [200, 200, 200], start: 0, count: mesh.indices.length / 3 },
+  ];
   const outIdx: number[] = [];
   const outGroups: MeshGroup[] = [];
   for (const g of groups) {
@@ -84,7 +99,8 @@ function cleanPart(pos: number[], tris: number[], o: Required<CleanOptions>, rep
     const a = tris[t]!;
     const b = tris[t + 1]!;
     const c = tris[t + 2]!;
-    if (o.removeDegenerate && (a === b || b === c || a === c || triangleArea(pos, a, b, c) === 0)) {
+    const repeated = a === b || b === c || a === c;
+    if ((o.removeDegenerate && repeated) || (o.removeZeroArea && !repeated && triangleArea(pos, a, b, c) === 0)) {
       report.degenerateRemoved++;
       continue;
     }
@@ -163,7 +179,9 @@ function cleanPart(pos: number[], tris: number[], o: Required<CleanOptions>, rep
     if (!closed[c]) continue;
     const list = compTris[c]!;
     const sub = new Uint32Array(list.length * 3);
-    list.forEach((t, n) => sub.set(idx.subarray(3 * t, 3 * t + 3), 3 * n));
+    list.forEach((t, n) => {
+      sub.set(idx.subarray(3 * t, 3 * t + 3), 3 * n);
+    });
     const vol = signedVolume({ positions: Float32Array.from(P), indices: sub });
     if (Math.abs(vol) < o.minComponentVolumeMm3) {
       drop[c] = 1;

@@ -8,11 +8,14 @@
  * - Multi-structure meshes (groups): each group is simplified on its own and every vertex shared
  *   by two or more groups is locked, so interfaces between neighbouring structures stay
  *   identical in both (no gaps); interface regions are therefore not simplified.
+ * - Vertices at identical positions are welded first (unless the mesh has per-vertex colours):
+ *   the simplifier treats them as attribute seams and would open holes there.
  * - Unused vertices are removed afterwards; vertex order follows first use.
  */
 import { check, type Mesh, type MeshGroup, type RunOptions, S2SError, throwIfAborted } from '@slice2solid/core';
 import { MeshoptSimplifier } from 'meshoptimizer/simplifier';
 import { checkMesh } from './topology.js';
+import { weld } from './weld.js';
 
 export interface DecimateOptions extends RunOptions {
   /** Fraction of triangles to keep, (0, 1]. Default 0.5 when maxErrorMm is not given. */
@@ -34,11 +37,15 @@ export interface DecimateResult {
   readonly errorMm: number;
 }
 
-export async function decimate(mesh: Mesh, options: DecimateOptions = {}): Promise<DecimateResult> {
-  checkMesh(mesh);
+export async function decimate(input: Mesh, options: DecimateOptions = {}): Promise<DecimateResult> {
+  checkMesh(input);
+  // vertices at identical positions (marching cubes makes some where a voxel equals the iso-value)
+  // look like attribute seams to the simplifier, which then opens holes there: merge them first
+  const mesh = input.colors ? input : weld(input);
   const ratio = options.targetRatio ?? (options.maxErrorMm === undefined ? DECIMATE_DEFAULTS.targetRatio : 0);
   check(ratio >= 0 && ratio <= 1, `targetRatio must be in (0, 1], got ${ratio}`, 'e.g. 0.1 keeps 10% of the triangles');
-  if (options.maxErrorMm !== undefined) check(options.maxErrorMm >= 0, `maxErrorMm must be >= 0, got ${options.maxErrorMm}`);
+  if (options.maxErrorMm !== undefined)
+    check(options.maxErrorMm >= 0, `maxErrorMm must be >= 0, got ${options.maxErrorMm}`);
   if (!MeshoptSimplifier.supported) {
     throw new S2SError('NOT_IMPLEMENTED', 'this JavaScript runtime cannot run the meshoptimizer WebAssembly module', {
       hint: 'use Node 20+ or a current browser',
@@ -76,7 +83,18 @@ export async function decimate(mesh: Mesh, options: DecimateOptions = {}): Promi
     for (const g of groups) {
       throwIfAborted(options.signal);
       const idx = mesh.indices.subarray(3 * g.start, 3 * (g.start + g.count));
-      const [out, err] = MeshoptSimplifier.simplifyWithAttributes(idx, P, 3, none, 0, [], lock, target(idx.length), maxError, flags);
+      const [out, err] = MeshoptSimplifier.simplifyWithAttributes(
+        idx,
+        P,
+        3,
+        none,
+        0,
+        [],
+        lock,
+        target(idx.length),
+        maxError,
+        flags,
+      );
       parts.push(out);
       errorMm = Math.max(errorMm, err);
     }
@@ -111,7 +129,11 @@ export async function decimate(mesh: Mesh, options: DecimateOptions = {}): Promi
     mesh: {
       ...out,
       ...(colors ? { colors } : {}),
-      ...(groups ? { groups: newGroups } : mesh.groups ? { groups: mesh.groups.map((g) => ({ ...g, start: 0, count: indices.length / 3 })) } : {}),
+      ...(groups
+        ? { groups: newGroups }
+        : mesh.groups
+          ? { groups: mesh.groups.map((g) => ({ ...g, start: 0, count: indices.length / 3 })) }
+          : {}),
     },
     errorMm,
   };

@@ -136,7 +136,11 @@ export class MeshDistanceIndex {
     const ext = Math.max(hi[0]! - lo[0], hi[1]! - lo[1], hi[2]! - lo[2], 1e-6);
     let cell = cellMm ?? Math.max((2 * edgeSum) / nt, 1e-6);
     // keep the grid at most ~ 8 cells per triangle and 2^24 cells
-    cell = Math.max(cell, ext / 256, Math.cbrt(((hi[0]! - lo[0] + 1e-9) * (hi[1]! - lo[1] + 1e-9) * (hi[2]! - lo[2] + 1e-9)) / (8 * nt)));
+    cell = Math.max(
+      cell,
+      ext / 256,
+      Math.cbrt(((hi[0]! - lo[0] + 1e-9) * (hi[1]! - lo[1] + 1e-9) * (hi[2]! - lo[2] + 1e-9)) / (8 * nt)),
+    );
     this.cell = cell;
     this.lo = lo;
     this.dims = [0, 1, 2].map((r) => Math.max(1, Math.floor((hi[r]! - lo[r]!) / cell) + 1)) as [number, number, number];

@@ -98,7 +98,10 @@ export function checkSmoothOptions(o: SmoothCommonOptions & { iterations?: numbe
     check(o.maxDisplacementMm >= 0, `maxDisplacementMm must be >= 0, got ${o.maxDisplacementMm}`);
   }
   if (o.iterations !== undefined) {
-    check(Number.isInteger(o.iterations) && o.iterations >= 0 && o.iterations <= 10000, `iterations must be an integer 0..10000, got ${o.iterations}`);
+    check(
+      Number.isInteger(o.iterations) && o.iterations >= 0 && o.iterations <= 10000,
+      `iterations must be an integer 0..10000, got ${o.iterations}`,
+    );
   }
 }
 

@@ -4,7 +4,13 @@
  * windowed-sinc or Taubin for models that must keep their size.
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
-import { averageNeighbours, checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph } from './smooth-common.js';
+import {
+  averageNeighbours,
+  checkSmoothOptions,
+  finishSmoothing,
+  type SmoothCommonOptions,
+  smoothGraph,
+} from './smooth-common.js';
 
 export interface LaplacianSmoothOptions extends SmoothCommonOptions, RunOptions {
   /** Default 10. */

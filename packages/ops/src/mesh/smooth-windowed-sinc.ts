@@ -11,7 +11,13 @@
  * it runs in float64.
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
-import { averageNeighbours, checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph } from './smooth-common.js';
+import {
+  averageNeighbours,
+  checkSmoothOptions,
+  finishSmoothing,
+  type SmoothCommonOptions,
+  smoothGraph,
+} from './smooth-common.js';
 
 export interface WindowedSincOptions extends SmoothCommonOptions, RunOptions {
   /** Number of iterations = order of the polynomial (default 20). */
@@ -29,7 +35,11 @@ export const WINDOWED_SINC_DEFAULTS = {
 } as const satisfies WindowedSincOptions;
 
 /** The Chebyshev coefficients c[0..N] of the windowed-sinc filter (with VTK's sigma fit). */
-export function windowedSincCoefficients(N: number, passBand: number, window: WindowedSincOptions['window']): Float64Array {
+export function windowedSincCoefficients(
+  N: number,
+  passBand: number,
+  window: WindowedSincOptions['window'],
+): Float64Array {
   const w = new Float64Array(N + 1);
   for (let i = 0; i <= N; i++) {
     const x = (i * Math.PI) / (N + 1);
@@ -81,7 +91,11 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
   checkSmoothOptions(options);
   const N = options.iterations ?? WINDOWED_SINC_DEFAULTS.iterations;
   const passBand = options.passBand ?? WINDOWED_SINC_DEFAULTS.passBand;
-  check(passBand > 0 && passBand < 2, `passBand must be in (0, 2), got ${passBand}`, 'typical values are 0.001 (strong) to 0.1 (light)');
+  check(
+    passBand > 0 && passBand < 2,
+    `passBand must be in (0, 2), got ${passBand}`,
+    'typical values are 0.001 (strong) to 0.1 (light)',
+  );
   const window = options.window ?? WINDOWED_SINC_DEFAULTS.window;
   check(['nuttall', 'hamming', 'blackman', 'hanning'].includes(window), `unknown window '${window}'`);
   const g = smoothGraph(mesh, options.boundary ?? WINDOWED_SINC_DEFAULTS.boundary);

@@ -2,7 +2,7 @@
  * Edge and connectivity tables shared by the mesh operations (no hashing of 64-bit keys, so it
  * works for any vertex count: half-edges are bucketed by their lower vertex, then sorted).
  */
-import { S2SError, type Mesh } from '@slice2solid/core';
+import { type Mesh, S2SError } from '@slice2solid/core';
 
 export interface EdgeTable {
   /** Number of distinct undirected edges. */
@@ -29,7 +29,10 @@ export function checkMesh(mesh: Mesh, what = 'mesh'): void {
   }
   for (let n = 0; n < mesh.indices.length; n++) {
     if (mesh.indices[n]! >= nv) {
-      throw new S2SError('INVALID_ARGUMENT', `${what} triangle ${Math.floor(n / 3)} uses vertex ${mesh.indices[n]} but there are only ${nv}`);
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        `${what} triangle ${Math.floor(n / 3)} uses vertex ${mesh.indices[n]} but there are only ${nv}`,
+      );
     }
   }
   for (let n = 0; n < mesh.positions.length; n++) {
@@ -63,9 +66,9 @@ export function buildEdgeTable(indices: Uint32Array, vertexCount: number): EdgeT
       const u = indices[3 * t + m]!;
       const v = indices[3 * t + ((m + 1) % 3)]!;
       if (u === v) continue;
-      const lo = u < v ? u : v;
+      const lo = Math.min(u, v);
       const p = fill[lo]!++;
-      other[p] = u < v ? v : u;
+      other[p] = Math.max(u, v);
       tri[p] = t;
       fwd[p] = u < v ? 1 : 0;
     }

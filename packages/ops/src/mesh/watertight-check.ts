@@ -36,7 +36,11 @@ export async function checkWatertight(mesh: Mesh): Promise<WatertightResult> {
   checkMesh(mesh);
   if (mesh.indices.length === 0) return { watertight: false, status: 'Empty' };
   const wasm = await loadManifold();
-  const m = new wasm.Mesh({ numProp: 3, vertProperties: Float32Array.from(mesh.positions), triVerts: Uint32Array.from(mesh.indices) });
+  const m = new wasm.Mesh({
+    numProp: 3,
+    vertProperties: Float32Array.from(mesh.positions),
+    triVerts: Uint32Array.from(mesh.indices),
+  });
   let manifold: InstanceType<ManifoldModule['Manifold']> | undefined;
   try {
     manifold = new wasm.Manifold(m);

@@ -64,7 +64,9 @@ export function weld(mesh: Mesh, options: WeldOptions = {}): Mesh {
     }
   }
   const positions = new Float32Array(3 * keep.length);
-  keep.forEach((v, n) => positions.set(P.subarray(3 * v, 3 * v + 3), 3 * n));
+  keep.forEach((v, n) => {
+    positions.set(P.subarray(3 * v, 3 * v + 3), 3 * n);
+  });
   const idx: number[] = [];
   const groups = mesh.groups?.map((g) => ({ ...g }));
   const I = mesh.indices;

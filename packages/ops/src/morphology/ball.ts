@@ -1,6 +1,6 @@
 // Shared kernel of dilate/erode: threshold an exact distance transform at a ball radius (mm),
 // computed only inside the mask's bounding box grown by the radius.
-import { type Grid, type RunOptions, makeGrid, voxelCount } from '@slice2solid/core';
+import { type Grid, makeGrid, type RunOptions, voxelCount } from '@slice2solid/core';
 import { squaredEdtInPlace } from '../distance/edt.js';
 import { checkMask, checkNumber, checkOrthogonal } from '../filters/internal.js';
 
@@ -89,7 +89,7 @@ export function ballMorphology(
       }
     }
   }
-  squaredEdtInPlace(f, sub, options);
+  squaredEdtInPlace(f, sub, { ...options, cap: lim });
   q = 0;
   for (let k = 0; k < bz; k++) {
     for (let j = 0; j < by; j++) {

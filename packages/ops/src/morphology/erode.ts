@@ -18,5 +18,12 @@ export const ERODE_DEFAULTS = { radiusMm: 1, outside: 'foreground' } as const sa
 /** 0/1 mask shrunk by a ball of `radiusMm` (voxel spacing honoured, any orthogonal orientation). */
 export function erode(mask: ArrayLike<number>, grid: Grid, options: ErodeOptions = {}): Uint8Array {
   const outside = options.outside ?? ERODE_DEFAULTS.outside;
-  return ballMorphology(mask, grid, options.radiusMm ?? ERODE_DEFAULTS.radiusMm, 'erode', outside === 'background', options);
+  return ballMorphology(
+    mask,
+    grid,
+    options.radiusMm ?? ERODE_DEFAULTS.radiusMm,
+    'erode',
+    outside === 'background',
+    options,
+  );
 }

@@ -5,7 +5,7 @@
  * (4-connected background within the slice), which also closes holes that are open along
  * that axis, e.g. a vessel lumen or the marrow canal of a long bone seen in axial slices.
  */
-import { type Grid, type RunOptions, S2SError, progressReporter, voxelCount } from '@slice2solid/core';
+import { type Grid, progressReporter, type RunOptions, S2SError, voxelCount } from '@slice2solid/core';
 import { checkMask } from '../filters/internal.js';
 
 export interface FillHolesOptions extends RunOptions {

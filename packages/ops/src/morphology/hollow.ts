@@ -18,7 +18,12 @@ export interface HollowOptions extends RunOptions {
 export const HOLLOW_DEFAULTS = { thicknessMm: 2, outside: 'background' } as const satisfies HollowOptions;
 
 export function hollow(mask: ArrayLike<number>, grid: Grid, options: HollowOptions = {}): Uint8Array {
-  const t = checkNumber(options.thicknessMm ?? HOLLOW_DEFAULTS.thicknessMm, 'thicknessMm', Number.MIN_VALUE, 'give a wall thickness in millimetres, e.g. 2');
+  const t = checkNumber(
+    options.thicknessMm ?? HOLLOW_DEFAULTS.thicknessMm,
+    'thicknessMm',
+    Number.MIN_VALUE,
+    'give a wall thickness in millimetres, e.g. 2',
+  );
   const core = erode(mask, grid, {
     signal: options.signal,
     onProgress: options.onProgress,

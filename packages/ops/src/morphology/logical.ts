@@ -1,5 +1,5 @@
 /** Voxel-wise logical operations between masks on the same grid (non-zero = inside; result 0/1). */
-import { type Grid, S2SError, gridsMatch, maxCornerDistance } from '@slice2solid/core';
+import { type Grid, gridsMatch, maxCornerDistance, S2SError } from '@slice2solid/core';
 
 export type LogicalOp = 'and' | 'or' | 'xor' | 'subtract' | 'not';
 

@@ -21,12 +21,12 @@ import {
   lpsFromIjkMatrix,
   makeGrid,
   multiplyAffine,
+  progressReporter,
   type RunOptions,
   S2SError,
   type Vec3,
   type Volume,
   type VoxelArray,
-  progressReporter,
   voxelCount,
 } from '@slice2solid/core';
 import { intRange, perAxis } from '../filters/internal.js';
@@ -49,9 +49,15 @@ export const RESAMPLE_DEFAULTS = {
 } as const satisfies ResampleOptions;
 
 /** The grid a resampling produces (same physical box and direction; see the module doc). */
-export function resampledGrid(grid: Grid, spacing: number | readonly number[] | undefined, fit: 'spacing' | 'extent' = 'spacing'): Grid {
+export function resampledGrid(
+  grid: Grid,
+  spacing: number | readonly number[] | undefined,
+  fit: 'spacing' | 'extent' = 'spacing',
+): Grid {
   const want =
-    spacing === undefined ? perAxis(Math.min(...grid.spacing), 'spacing') : perAxis(spacing as number | readonly number[], 'spacing');
+    spacing === undefined
+      ? perAxis(Math.min(...grid.spacing), 'spacing')
+      : perAxis(spacing as number | readonly number[], 'spacing');
   for (const s of want) {
     if (!(s > 0) || !Number.isFinite(s)) {
       throw new S2SError('INVALID_ARGUMENT', `target spacing must be > 0 mm, got [${want.join(', ')}]`, {
@@ -68,14 +74,20 @@ export function resampledGrid(grid: Grid, spacing: number | readonly number[] | 
     sp.push(fit === 'extent' ? extent / n : want[a]!);
   }
   if (size[0]! * size[1]! * size[2]! > 2 ** 31) {
-    throw new S2SError('INVALID_ARGUMENT', `resampling to [${want.join(', ')}] mm would make ${size.join('x')} voxels`, {
-      hint: 'choose a coarser spacing or crop first',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `resampling to [${want.join(', ')}] mm would make ${size.join('x')} voxels`,
+      {
+        hint: 'choose a coarser spacing or crop first',
+      },
+    );
   }
   // same centre: old centre at index (n-1)/2 of the old grid, new centre at (m-1)/2 of the new one
   const m = lpsFromIjkMatrix(grid);
   const c = [0, 1, 2].map((a) => (grid.size[a]! - 1) / 2);
-  const centre = [0, 1, 2].map((r) => m[r * 4]! * c[0]! + m[r * 4 + 1]! * c[1]! + m[r * 4 + 2]! * c[2]! + m[r * 4 + 3]!);
+  const centre = [0, 1, 2].map(
+    (r) => m[r * 4]! * c[0]! + m[r * 4 + 1]! * c[1]! + m[r * 4 + 2]! * c[2]! + m[r * 4 + 3]!,
+  );
   const origin = [0, 1, 2].map(
     (r) => centre[r]! - [0, 1, 2].reduce((s, a) => s + grid.direction[a]![r]! * sp[a]! * ((size[a]! - 1) / 2), 0),
   );
@@ -109,9 +121,13 @@ export function resampleOnto(volume: Volume, dst: Grid, options: ResampleOptions
   for (let r = 0; r < 3; r++) {
     for (let c = 0; c < 3; c++) {
       if (r !== c && Math.abs(T[r * 4 + c]!) > 1e-6) {
-        throw new S2SError('GEOMETRY_MISMATCH', 'resampleOnto needs a target grid with the same direction as the volume', {
-          hint: 'use resample() to change spacing; reorientation is a separate step',
-        });
+        throw new S2SError(
+          'GEOMETRY_MISMATCH',
+          'resampleOnto needs a target grid with the same direction as the volume',
+          {
+            hint: 'use resample() to change spacing; reorientation is a separate step',
+          },
+        );
       }
     }
     scale.push(T[r * 5]!);
@@ -122,7 +138,8 @@ export function resampleOnto(volume: Volume, dst: Grid, options: ResampleOptions
   const nOut = voxelCount(dst);
   const channels = volume.components * volume.frames;
   const isFloatIn = volume.data instanceof Float32Array || volume.data instanceof Float64Array;
-  const keep = interp === 'nearest' || (options.keepType ?? RESAMPLE_DEFAULTS.keepType) || volume.data instanceof Float64Array;
+  const keep =
+    interp === 'nearest' || (options.keepType ?? RESAMPLE_DEFAULTS.keepType) || volume.data instanceof Float64Array;
   const Out = (keep ? volume.data.constructor : Float32Array) as new (n: number) => VoxelArray;
   const out = new Out(nOut * channels);
   const range = !isFloatIn && keep ? intRange(volume.data) : undefined;
@@ -204,7 +221,13 @@ function axisTable(nOut: number, nIn: number, scale: number, shift: number, inte
 }
 
 /** Resamples `src` (size) along axis a with the table into dst (size with axis a replaced). */
-function applyAxis(src: ArrayLike<number>, size: Vec3, a: number, tab: AxisTable, dst: Float32Array | Float64Array): void {
+function applyAxis(
+  src: ArrayLike<number>,
+  size: Vec3,
+  a: number,
+  tab: AxisTable,
+  dst: Float32Array | Float64Array,
+): void {
   const [nx, ny, nz] = size;
   const { taps, index, weight } = tab;
   const nOut = index.length / taps;

@@ -9,6 +9,10 @@
  * and a pixel is inside when sdf_s < 0. Slices are equally spaced along an index axis, so t by
  * index is t by distance. The drawn slices are kept exactly; slices before the first or after the
  * last drawn slice are left as they are.
+ *
+ * Limitation (inherent to the method): a structure must overlap itself between two consecutive
+ * drawn slices (seen along the axis); a shape that jumps sideways by more than its own width
+ * thins out and vanishes in between. Draw more slices where it moves fast.
  */
 import { type Grid, makeGrid, progressReporter, type RunOptions, S2SError, voxelCount } from '@slice2solid/core';
 import { signedEdt } from '../distance/edt.js';

@@ -84,11 +84,7 @@ function countFinite(data: ArrayLike<number>, mask?: Uint8Array): number {
  * the between-class variance of the histogram (`values[b]` = value of bin b, default b).
  * Ties go to the lowest thresholds.
  */
-export function otsuBinsFromHistogram(
-  counts: ArrayLike<number>,
-  classes = 2,
-  values?: ArrayLike<number>,
-): number[] {
+export function otsuBinsFromHistogram(counts: ArrayLike<number>, classes = 2, values?: ArrayLike<number>): number[] {
   const nb = counts.length;
   if (!Number.isInteger(classes) || classes < 2) {
     throw new S2SError('INVALID_ARGUMENT', `Otsu needs at least 2 classes, got ${classes}`);
@@ -164,7 +160,10 @@ export function otsuThresholds(volume: Volume, options: OtsuOptions = {}): numbe
   const report = progressReporter('otsu', 2, options);
   report(0);
   if (options.mask && options.mask.length !== voxelCount(v.grid)) {
-    throw new S2SError('INVALID_ARGUMENT', `the Otsu mask has ${options.mask.length} voxels, the image has ${voxelCount(v.grid)}`);
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `the Otsu mask has ${options.mask.length} voxels, the image has ${voxelCount(v.grid)}`,
+    );
   }
   const h = histogram(v.data, bins, options.mask);
   report(1);

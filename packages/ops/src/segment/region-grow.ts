@@ -25,7 +25,6 @@ import { checkRange, scalarFrame } from './threshold.js';
 
 export type Seed = { readonly ijk: readonly number[] } | { readonly lps: readonly number[] };
 
-
 export interface ConnectedThresholdOptions extends RunOptions {
   readonly seeds: readonly Seed[];
   readonly lower?: number;
@@ -88,10 +87,18 @@ export function seedVoxels(grid: Grid, seeds: readonly Seed[]): Vec3[] {
     const c = isLps ? ijkFromLps(grid, p) : (p as unknown as Vec3);
     const ijk: Vec3 = [Math.round(c[0]), Math.round(c[1]), Math.round(c[2])];
     if (ijk.some((x, a) => x < 0 || x >= grid.size[a]!)) {
-      const where = isLps ? `LPS (${p.join(', ')}) mm, voxel (${c.map((x) => x.toFixed(1)).join(', ')})` : `voxel (${p.join(', ')})`;
-      throw new S2SError('INVALID_ARGUMENT', `seed ${n + 1} at ${where} is outside the image (${grid.size.join('x')})`, {
-        hint: isLps ? 'check that the seed is in LPS millimetres (DICOM patient coordinates), not RAS' : 'indices start at 0',
-      });
+      const where = isLps
+        ? `LPS (${p.join(', ')}) mm, voxel (${c.map((x) => x.toFixed(1)).join(', ')})`
+        : `voxel (${p.join(', ')})`;
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        `seed ${n + 1} at ${where} is outside the image (${grid.size.join('x')})`,
+        {
+          hint: isLps
+            ? 'check that the seed is in LPS millimetres (DICOM patient coordinates), not RAS'
+            : 'indices start at 0',
+        },
+      );
     }
     return ijk;
   });

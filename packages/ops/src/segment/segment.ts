@@ -126,7 +126,10 @@ export function segmentVolumeDetailed(volume: Volume, options: SegmentOptions = 
     const classes = o.otsuClasses;
     const keep = o.otsuKeep;
     if (!Number.isInteger(keep) || keep < 1 || keep >= classes) {
-      throw new S2SError('INVALID_ARGUMENT', `otsuKeep must be 1..${classes - 1} (the number of bright classes kept), got ${keep}`);
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        `otsuKeep must be 1..${classes - 1} (the number of bright classes kept), got ${keep}`,
+      );
     }
     const t = otsuThresholds(v, { ...run, classes });
     const cut = t[classes - 1 - keep]!;
@@ -152,7 +155,9 @@ export function segmentVolumeDetailed(volume: Volume, options: SegmentOptions = 
         throw new S2SError(
           'INVALID_ARGUMENT',
           `preset "${o.preset}" is in Hounsfield units, but this image's values are not HU (units "${v.units}"${v.units === 'arbitrary' ? ', no air below -500' : ''})`,
-          { hint: 'give explicit lower/upper thresholds or use Otsu for MR and uncalibrated data (or force the preset)' },
+          {
+            hint: 'give explicit lower/upper thresholds or use Otsu for MR and uncalibrated data (or force the preset)',
+          },
         );
       }
       lower = o.lower ?? p.lower;

@@ -177,4 +177,3 @@ export function looksLikeHounsfield(volume: Volume): boolean {
   const [lo] = valueRange(volume.data);
   return lo <= -500;
 }
-

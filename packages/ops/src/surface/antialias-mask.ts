@@ -15,19 +15,28 @@
  * Outside the grid counts as background, so `maskSurface` always gives closed surfaces (and with
  * the consistent marching-cubes table, closed 2-manifolds).
  */
-import { check, type Grid, makeVolume, type Mesh, progressReporter, type RunOptions, type Volume, voxelCount } from '@slice2solid/core';
-import { S2SError } from '@slice2solid/core';
+import {
+  check,
+  type Grid,
+  type Mesh,
+  makeVolume,
+  progressReporter,
+  type RunOptions,
+  S2SError,
+  type Volume,
+  voxelCount,
+} from '@slice2solid/core';
 import { marchingCubes } from './marching-cubes.js';
 
 export interface AntialiasMaskOptions extends RunOptions {
-  /** Gaussian sigma in voxels along each index axis (default 1; 0 = no blur, plain staircase). */
+  /** Gaussian sigma in voxels along each index axis (default 0.5; 0 = no blur, plain staircase). */
   sigmaVoxels?: number;
   /** How far from 0.5 the constrained values stay, 0 < margin < 0.5 (default 0.02). */
   margin?: number;
 }
 
 export const ANTIALIAS_MASK_DEFAULTS = {
-  sigmaVoxels: 1,
+  sigmaVoxels: 0.5,
   margin: 0.02,
 } as const;
 
@@ -35,7 +44,10 @@ export const ANTIALIAS_MASK_DEFAULTS = {
 export function antialiasMask(mask: Uint8Array, grid: Grid, options: AntialiasMaskOptions = {}): Volume {
   const n = voxelCount(grid);
   if (mask.length !== n) {
-    throw new S2SError('INVALID_ARGUMENT', `the mask has ${mask.length} voxels but the grid ${grid.size.join('x')} needs ${n}`);
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `the mask has ${mask.length} voxels but the grid ${grid.size.join('x')} needs ${n}`,
+    );
   }
   const sigma = options.sigmaVoxels ?? ANTIALIAS_MASK_DEFAULTS.sigmaVoxels;
   const margin = options.margin ?? ANTIALIAS_MASK_DEFAULTS.margin;
@@ -70,7 +82,14 @@ export function antialiasMask(mask: Uint8Array, grid: Grid, options: AntialiasMa
 }
 
 /** 1D convolution along one axis, zero outside the grid, in place. */
-function blurAxis(data: Float32Array, size: readonly number[], strides: number[], axis: number, w: Float64Array, r: number): void {
+function blurAxis(
+  data: Float32Array,
+  size: readonly number[],
+  strides: number[],
+  axis: number,
+  w: Float64Array,
+  r: number,
+): void {
   const len = size[axis]!;
   const stride = strides[axis]!;
   const line = new Float64Array(len);

@@ -60,14 +60,25 @@ const EDGE_SECTION = MC_EDGES.map((E) => {
 export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Mesh {
   const { grid } = volume;
   const iso = options.isoValue;
-  check(Number.isFinite(iso), `isoValue must be a finite number, got ${iso}`, 'give the threshold, e.g. 300 (HU) for bone');
+  check(
+    Number.isFinite(iso),
+    `isoValue must be a finite number, got ${iso}`,
+    'give the threshold, e.g. 300 (HU) for bone',
+  );
   if (volume.components !== 1) {
-    throw new S2SError('INVALID_ARGUMENT', `marching cubes needs a scalar volume, this one has ${volume.components} components`, {
-      hint: 'convert the image to greyscale first',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `marching cubes needs a scalar volume, this one has ${volume.components} components`,
+      {
+        hint: 'convert the image to greyscale first',
+      },
+    );
   }
   const frame = options.frame ?? MARCHING_CUBES_DEFAULTS.frame;
-  check(Number.isInteger(frame) && frame >= 0 && frame < volume.frames, `frame ${frame} does not exist; the volume has ${volume.frames}`);
+  check(
+    Number.isInteger(frame) && frame >= 0 && frame < volume.frames,
+    `frame ${frame} does not exist; the volume has ${volume.frames}`,
+  );
   const [nx, ny, nz] = grid.size;
   const nvox = nx * ny * nz;
   const data = volume.data.subarray(frame * nvox, (frame + 1) * nvox);
@@ -152,7 +163,18 @@ export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Me
   const eD = MC_EDGES.map((E) => cornerOffset(E.c0));
   const { start, tri } = MC_TABLE;
   const q = new Uint8Array(NX);
-  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11] = M as unknown as number[];
+  const m0 = M[0]!;
+  const m1 = M[1]!;
+  const m2 = M[2]!;
+  const m3 = M[3]!;
+  const m4 = M[4]!;
+  const m5 = M[5]!;
+  const m6 = M[6]!;
+  const m7 = M[7]!;
+  const m8 = M[8]!;
+  const m9 = M[9]!;
+  const m10 = M[10]!;
+  const m11 = M[11]!;
   const report = progressReporter('marching cubes', NZ - 1, options);
 
   fillPlane(0, valA, bitA);

@@ -59,7 +59,10 @@ export function surfaceNets(labelMap: LabelMap, options: SurfaceNetsOptions = {}
   const iterations = options.smoothingIterations ?? SURFACE_NETS_DEFAULTS.smoothingIterations;
   const relax = options.relaxation ?? SURFACE_NETS_DEFAULTS.relaxation;
   const constraint = options.constraint ?? SURFACE_NETS_DEFAULTS.constraint;
-  check(Number.isInteger(iterations) && iterations >= 0, `smoothingIterations must be an integer >= 0, got ${iterations}`);
+  check(
+    Number.isInteger(iterations) && iterations >= 0,
+    `smoothingIterations must be an integer >= 0, got ${iterations}`,
+  );
   check(relax > 0 && relax < 0.95, `relaxation must be in (0, 0.95), got ${relax}`);
   check(constraint >= 0 && constraint <= 0.5, `constraint must be in [0, 0.5] voxels, got ${constraint}`);
   const wanted = options.labels ? new Set(options.labels) : null;
@@ -264,13 +267,18 @@ export function surfaceNets(labelMap: LabelMap, options: SurfaceNetsOptions = {}
     world[3 * v + 2] = M[8]! * I + M[9]! * J + M[10]! * K + M[11]!;
   }
   const flip =
-    M[0]! * (M[5]! * M[10]! - M[6]! * M[9]!) - M[1]! * (M[4]! * M[10]! - M[6]! * M[8]!) + M[2]! * (M[4]! * M[9]! - M[5]! * M[8]!) < 0;
+    M[0]! * (M[5]! * M[10]! - M[6]! * M[9]!) -
+      M[1]! * (M[4]! * M[10]! - M[6]! * M[8]!) +
+      M[2]! * (M[4]! * M[9]! - M[5]! * M[8]!) <
+    0;
   // 5. groups: quads split along their shorter diagonal (same split for both sides of an interface)
   const labels = [...present].filter((l) => l !== 0 && (!wanted || wanted.has(l))).sort((a, b) => a - b);
   const perLabel = new Map<number, number[]>();
   for (const l of labels) perLabel.set(l, []);
   const d2 = (a: number, b: number) =>
-    (world[3 * a]! - world[3 * b]!) ** 2 + (world[3 * a + 1]! - world[3 * b + 1]!) ** 2 + (world[3 * a + 2]! - world[3 * b + 2]!) ** 2;
+    (world[3 * a]! - world[3 * b]!) ** 2 +
+    (world[3 * a + 1]! - world[3 * b + 1]!) ** 2 +
+    (world[3 * a + 2]! - world[3 * b + 2]!) ** 2;
   for (let q = 0; q < nq; q++) {
     const a = Q[4 * q]!;
     const b = Q[4 * q + 1]!;
@@ -282,8 +290,10 @@ export function surfaceNets(labelMap: LabelMap, options: SurfaceNetsOptions = {}
     const t = useAC ? [a, b, c, a, c, d] : [a, b, d, b, c, d];
     const front = perLabel.get(quadFront[q]!);
     const back = perLabel.get(quadBack[q]!);
-    if (front) for (let m = 0; m < 6; m += 3) front.push(t[m]!, ...(flip ? [t[m + 2]!, t[m + 1]!] : [t[m + 1]!, t[m + 2]!]));
-    if (back) for (let m = 0; m < 6; m += 3) back.push(t[m]!, ...(flip ? [t[m + 1]!, t[m + 2]!] : [t[m + 2]!, t[m + 1]!]));
+    if (front)
+      for (let m = 0; m < 6; m += 3) front.push(t[m]!, ...(flip ? [t[m + 2]!, t[m + 1]!] : [t[m + 1]!, t[m + 2]!]));
+    if (back)
+      for (let m = 0; m < 6; m += 3) back.push(t[m]!, ...(flip ? [t[m + 1]!, t[m + 2]!] : [t[m + 2]!, t[m + 1]!]));
   }
   // 6. compact the vertices that are used, and build the groups
   let total = 0;
@@ -302,7 +312,13 @@ export function surfaceNets(labelMap: LabelMap, options: SurfaceNetsOptions = {}
       indices[p++] = remap[v]!;
     }
     const sg = seg.get(l);
-    groups.push({ name: sg?.name ?? `label ${l}`, color: sg?.color ?? DEFAULT_COLOR, start, count: list.length / 3, label: l });
+    groups.push({
+      name: sg?.name ?? `label ${l}`,
+      color: sg?.color ?? DEFAULT_COLOR,
+      start,
+      count: list.length / 3,
+      label: l,
+    });
   }
   const positions = new Float32Array(3 * used);
   for (let v = 0; v < nv; v++) {

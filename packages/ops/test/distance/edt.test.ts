@@ -1,7 +1,15 @@
 import { makeGrid, S2SError, type Vec3 } from '@slice2solid/core';
 import { describe, expect, it } from 'vitest';
 import { edt, signedEdt } from '../../src/distance/edt.js';
-import { describeScipy, forEachVoxelLps, gridCentre, obliqueGrid, randomMask, runScipy, shellMask } from '../filters/helpers.js';
+import {
+  describeScipy,
+  forEachVoxelLps,
+  gridCentre,
+  obliqueGrid,
+  randomMask,
+  runScipy,
+  shellMask,
+} from '../filters/helpers.js';
 
 /** Brute force: distance from each voxel to the nearest voxel with mask === want. */
 function bruteEdt(mask: Uint8Array, size: Vec3, spacing: Vec3, want: number): Float64Array {
@@ -9,7 +17,8 @@ function bruteEdt(mask: Uint8Array, size: Vec3, spacing: Vec3, want: number): Fl
   const out = new Float64Array(mask.length).fill(Infinity);
   const targets: number[][] = [];
   for (let k = 0; k < nz; k++)
-    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) if (mask[i + nx * (j + ny * k)] === want) targets.push([i, j, k]);
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) if (mask[i + nx * (j + ny * k)] === want) targets.push([i, j, k]);
   for (let k = 0; k < nz; k++)
     for (let j = 0; j < ny; j++)
       for (let i = 0; i < nx; i++) {
@@ -26,7 +35,13 @@ function bruteEdt(mask: Uint8Array, size: Vec3, spacing: Vec3, want: number): Fl
 describe('edt: tiny tables', () => {
   const cases: { name: string; size: Vec3; spacing: Vec3; mask: number[]; want: number[] }[] = [
     { name: 'row, spacing 2', size: [5, 1, 1], spacing: [2, 1, 1], mask: [1, 1, 1, 0, 1], want: [6, 4, 2, 0, 2] },
-    { name: 'row, no zeros left of the first', size: [4, 1, 1], spacing: [1, 1, 1], mask: [0, 1, 1, 1], want: [0, 1, 2, 3] },
+    {
+      name: 'row, no zeros left of the first',
+      size: [4, 1, 1],
+      spacing: [1, 1, 1],
+      mask: [0, 1, 1, 1],
+      want: [0, 1, 2, 3],
+    },
     {
       name: '3x3 plane, zero in a corner, anisotropic',
       size: [3, 3, 1],
@@ -61,13 +76,17 @@ describe('edt: tiny tables', () => {
     const grid = makeGrid({ size: [5, 1, 1], spacing: [2, 10, 10] });
     const d = edt(new Uint8Array(5).fill(1), grid, { outsideIsTarget: true });
     expect(Array.from(d)).toEqual([2, 4, 6, 4, 2]);
-    const thin = edt(new Uint8Array(5).fill(1), makeGrid({ size: [5, 1, 1], spacing: [2, 1, 1] }), { outsideIsTarget: true });
+    const thin = edt(new Uint8Array(5).fill(1), makeGrid({ size: [5, 1, 1], spacing: [2, 1, 1] }), {
+      outsideIsTarget: true,
+    });
     expect(Array.from(thin)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('squared option and "to: foreground"', () => {
     const grid = makeGrid({ size: [4, 1, 1], spacing: [3, 1, 1] });
-    expect(Array.from(edt(Uint8Array.from([1, 0, 0, 0]), grid, { to: 'foreground', squared: true }))).toEqual([0, 9, 36, 81]);
+    expect(Array.from(edt(Uint8Array.from([1, 0, 0, 0]), grid, { to: 'foreground', squared: true }))).toEqual([
+      0, 9, 36, 81,
+    ]);
   });
 });
 
@@ -126,7 +145,14 @@ describe('edt: analytic ball on an oblique, anisotropic, left-handed grid', () =
 
 describe('edt: bad input', () => {
   it('refuses a sheared grid with a hint', () => {
-    const grid = makeGrid({ size: [4, 4, 4], direction: [[1, 0, 0], [0, 1, 0], [0, 0.3, 1]] });
+    const grid = makeGrid({
+      size: [4, 4, 4],
+      direction: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0.3, 1],
+      ],
+    });
     expect(() => edt(new Uint8Array(64), grid)).toThrow(S2SError);
     expect(() => edt(new Uint8Array(64), grid)).toThrow(/sheared/);
   });

@@ -116,7 +116,9 @@ export const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import numpy, scipy.ndimage'], { encoding: 'utf8' });
 export const HAVE_SCIPY = probe.status === 0;
 if (!HAVE_SCIPY && process.env.CI) {
-  throw new Error(`CI run without scipy: ${PYTHON} cannot import numpy and scipy.ndimage (${probe.stderr ?? probe.error})`);
+  throw new Error(
+    `CI run without scipy: ${PYTHON} cannot import numpy and scipy.ndimage (${probe.stderr ?? probe.error})`,
+  );
 }
 
 /** describe() that is skipped, with the reason in its name, when /usr/bin/python3 lacks scipy (never in CI). */

@@ -8,10 +8,26 @@ import { fillHoles } from '../../src/morphology/fill-holes.js';
 import { hollow } from '../../src/morphology/hollow.js';
 import { logical } from '../../src/morphology/logical.js';
 import { open } from '../../src/morphology/open.js';
-import { ballVolume, count, forEachVoxelLps, gridCentre, obliqueGrid, randomMask, shellMask, torusMask } from '../filters/helpers.js';
+import {
+  ballVolume,
+  count,
+  forEachVoxelLps,
+  gridCentre,
+  obliqueGrid,
+  randomMask,
+  shellMask,
+  torusMask,
+} from '../filters/helpers.js';
 
 /** Brute-force ball morphology: the definition, voxel by voxel. */
-function brute(mask: Uint8Array, size: Vec3, sp: Vec3, r: number, mode: 'dilate' | 'erode', outsideBg = false): Uint8Array {
+function brute(
+  mask: Uint8Array,
+  size: Vec3,
+  sp: Vec3,
+  r: number,
+  mode: 'dilate' | 'erode',
+  outsideBg = false,
+): Uint8Array {
   const [nx, ny, nz] = size;
   const out = new Uint8Array(mask.length);
   const lim = r * r * (1 + 1e-6);

@@ -2,7 +2,7 @@
 // does) and binary STL reference surfaces, for the VTK comparison tests and the benchmark.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { makeGrid, makeVolume, type Mesh, type Volume } from '@slice2solid/core';
+import { type Mesh, makeGrid, makeVolume, type Volume } from '@slice2solid/core';
 import { dataPath } from '../../../../test-utils/shared-data.js';
 
 /**
@@ -41,7 +41,8 @@ export function readStl(path: string): Mesh {
 
 export function headsqReference(which: 'skin' | 'bone'): { mesh: Mesh; stats: Record<string, number> } {
   const dir = dataPath('ct-head-volumes', 'vtk-headsq-reference-isosurfaces');
-  const file = which === 'skin' ? 'headsq_skin_iso500_vtkFlyingEdges3D.stl.gz' : 'headsq_bone_iso1150_vtkFlyingEdges3D.stl.gz';
+  const file =
+    which === 'skin' ? 'headsq_skin_iso500_vtkFlyingEdges3D.stl.gz' : 'headsq_bone_iso1150_vtkFlyingEdges3D.stl.gz';
   const json = JSON.parse(readFileSync(`${dir}/headsq_isosurface_stats_vtk.json`, 'utf8'));
   return { mesh: readStl(`${dir}/${file}`), stats: json.results[`${which}_vtkFlyingEdges3D`] };
 }

@@ -1,6 +1,14 @@
 // Analytic phantoms for the surface tests: signed-distance volumes (positive inside, mm) sampled
 // on arbitrary grids, with the exact distance to the analytic surface for error checks.
-import { type Grid, lpsFromIjkMatrix, makeGrid, makeVolume, type Mesh, type Vec3, type Volume } from '@slice2solid/core';
+import {
+  type Grid,
+  lpsFromIjkMatrix,
+  type Mesh,
+  makeGrid,
+  makeVolume,
+  type Vec3,
+  type Volume,
+} from '@slice2solid/core';
 
 export interface Shape {
   readonly name: string;
@@ -112,14 +120,36 @@ export function testGrids(extentMm: number, voxelMm: number): { name: string; gr
     const size = spacing.map((s) => Math.ceil((2 * extentMm) / s) + 1) as unknown as Vec3;
     // origin so that the grid centre is at C
     const half = size.map((n, a) => ((n - 1) / 2) * spacing[a]!);
-    const origin = [0, 1, 2].map((r) => C[r]! - direction.reduce((s, d, a) => s + d[r]! * half[a]!, 0)) as unknown as Vec3;
+    const origin = [0, 1, 2].map(
+      (r) => C[r]! - direction.reduce((s, d, a) => s + d[r]! * half[a]!, 0),
+    ) as unknown as Vec3;
     return makeGrid({ size, spacing, origin, direction });
   };
   const obl = rot([1, 2, 3], 27);
   const left: [Vec3, Vec3, Vec3] = [obl[0], obl[1], [-obl[2][0], -obl[2][1], -obl[2][2]]];
   return [
-    { name: 'identity', grid: build([voxelMm, voxelMm, voxelMm], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]) },
-    { name: 'anisotropic', grid: build([voxelMm * 0.7, voxelMm * 0.9, voxelMm * 1.6], [[1, 0, 0], [0, 1, 0], [0, 0, 1]]) },
+    {
+      name: 'identity',
+      grid: build(
+        [voxelMm, voxelMm, voxelMm],
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      ),
+    },
+    {
+      name: 'anisotropic',
+      grid: build(
+        [voxelMm * 0.7, voxelMm * 0.9, voxelMm * 1.6],
+        [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      ),
+    },
     { name: 'oblique', grid: build([voxelMm, voxelMm * 0.8, voxelMm * 1.25], obl) },
     { name: 'left-handed oblique', grid: build([voxelMm * 0.9, voxelMm, voxelMm * 1.2], left) },
   ];

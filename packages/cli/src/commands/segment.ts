@@ -1,0 +1,208 @@
+/**
+ * slice2solid segment <input> <labels> --preset bone [--keep-largest] [--min-island 100] [--close 1.5] [--fill-holes]
+ * Options map one-to-one onto @slice2solid/ops SEGMENT_DEFAULTS.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type LabelMap, S2SError, type Vec3 } from '@slice2solid/core';
+import {
+  dicomSegToLabelMap,
+  readDicomSeg,
+  readNiftiLabels,
+  readNrrdLabels,
+  segmentsSidecarName,
+  writeDicomSeg,
+  writeNiftiLabels,
+  writeNrrdLabels,
+} from '@slice2solid/io';
+import {
+  type Connectivity,
+  SEGMENT_DEFAULTS,
+  segmentVolumeDetailed,
+  THRESHOLD_PRESET_NAMES,
+  THRESHOLD_PRESETS,
+  type ThresholdPresetName,
+} from '@slice2solid/ops';
+import { writeFileAtomic } from '../output.js';
+import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
+import { type Command, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
+
+export const LABEL_EXTENSIONS = ['.nii.gz', '.nii', '.seg.nrrd', '.nrrd', '.dcm'] as const;
+export type LabelFormat = 'nifti-gz' | 'nifti' | 'nrrd' | 'dicom-seg';
+
+export function labelFormatOf(path: string): LabelFormat {
+  const p = path.toLowerCase();
+  if (p.endsWith('.nii.gz')) return 'nifti-gz';
+  if (p.endsWith('.nii')) return 'nifti';
+  if (p.endsWith('.nrrd') || p.endsWith('.nhdr')) return 'nrrd';
+  if (p.endsWith('.dcm')) return 'dicom-seg';
+  throw new UsageError(
+    `cannot tell the label format from "${basename(path)}"`,
+    `end the name with one of ${LABEL_EXTENSIONS.join(', ')}`,
+  );
+}
+
+/**
+ * Writes a label map by extension; NIfTI and NRRD also get the `<name>.segments.json` sidecar.
+ * Returns the paths written.
+ */
+export function writeLabelFile(labels: LabelMap, path: string): string[] {
+  const format = labelFormatOf(path);
+  if (format === 'dicom-seg') {
+    writeFileAtomic(path, writeDicomSeg(labels));
+    return [path];
+  }
+  const out = format === 'nrrd' ? writeNrrdLabels(labels) : writeNiftiLabels(labels, { gzip: format === 'nifti-gz' });
+  const sidecar = join(dirname(path), segmentsSidecarName(basename(path)));
+  writeFileAtomic(path, out.image);
+  writeFileAtomic(sidecar, new TextEncoder().encode(out.segmentsJson));
+  return [path, sidecar];
+}
+
+/** Reads a label map by content/extension, with its sidecar when there is one. */
+export async function readLabelFile(path: string, name = basename(path)): Promise<LabelMap> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch {
+    throw new S2SError('IO_ERROR', `"${name}" cannot be read`, { hint: 'check the path of the label file' });
+  }
+  const sidecar = join(dirname(path), segmentsSidecarName(basename(path)));
+  const segmentsJson = existsSync(sidecar) ? readFileSync(sidecar, 'utf8') : undefined;
+  const side = segmentsJson === undefined ? {} : { segmentsJson };
+  if (bytes.length > 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d) {
+    return dicomSegToLabelMap(readDicomSeg(bytes, { name }));
+  }
+  if (bytes[0] === 0x4e && bytes[1] === 0x52 && bytes[2] === 0x52 && bytes[3] === 0x44) {
+    return readNrrdLabels(bytes, {
+      ...side,
+      name,
+      readFile: (f) => new Uint8Array(readFileSync(resolve(dirname(path), f))),
+    });
+  }
+  return readNiftiLabels(bytes, { ...side, name });
+}
+
+function num(args: ParsedArgs, name: string, min = Number.NEGATIVE_INFINITY): number | undefined {
+  const s = optString(args, name);
+  if (s === undefined) return undefined;
+  const x = Number(s);
+  if (!Number.isFinite(x) || x < min)
+    throw new UsageError(`--${name} must be a number${min > -Infinity ? ` >= ${min}` : ''}, got "${s}"`);
+  return x;
+}
+
+function parseColor(s: string | undefined): Vec3 | undefined {
+  if (s === undefined) return undefined;
+  const c = s.split(',').map((x) => Number(x.trim()));
+  if (c.length !== 3 || !c.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) {
+    throw new UsageError(`--color must be three integers 0..255 like 241,214,145; got "${s}"`);
+  }
+  return [c[0]!, c[1]!, c[2]!];
+}
+
+const D = SEGMENT_DEFAULTS;
+
+export const segmentCommand: Command = {
+  name: 'segment',
+  summary: 'threshold and clean one structure into a label map',
+  usage:
+    'segment <input> <labels.nii.gz|.nrrd|.seg.nrrd|.dcm> (--preset NAME | --lower X --upper Y | --otsu) [options]',
+  help: `Makes a label map (on the input's own grid) holding one structure:
+threshold -> --close -> --min-island -> --keep-largest -> --fill-holes.
+
+Threshold (one of):
+  --preset NAME        CT preset in HU: ${THRESHOLD_PRESET_NAMES.map((n) => `${n} (${THRESHOLD_PRESETS[n].lower}..${THRESHOLD_PRESETS[n].upper})`).join(', ')}
+  --lower X --upper Y  explicit range (inclusive); either one alone leaves the other side open;
+                       with --preset they override its bounds
+  --otsu               automatic (Otsu) threshold for MR / uncalibrated data
+  --otsu-classes N     Otsu classes (default ${D.otsuClasses}); --otsu-keep K keeps the K brightest (default ${D.otsuKeep})
+  --force              allow a HU preset on an image whose values do not look like HU
+Clean-up (all off by default):
+  --close MM           morphological closing with a ball of MM millimetres
+  --min-island MM3     remove pieces smaller than MM3 cubic millimetres
+  --keep-largest       keep only the largest connected piece
+  --fill-holes         fill enclosed cavities (3D); --fill-holes-slice fills holes per slice (k axis)
+  --connectivity N     6, 18 or 26 for the pieces (default ${D.connectivity})
+Segment:
+  --name TEXT --color R,G,B --value N   (default: from the preset; value ${D.value})
+  --frame N            4D input: the frame to segment (default 0)
+Output: .nii.gz / .nii / .nrrd (with a <name>.segments.json sidecar holding names and colours;
+.seg.nrrd also carries them as 3D Slicer segment keys), or .dcm (DICOM SEG, binary; it does not
+reference the source images, its frames carry their positions).
+
+${INPUT_HELP}
+
+Examples:
+  slice2solid segment ct/ bone.nii.gz --preset bone --keep-largest --min-island 100
+  slice2solid segment ct.nii.gz skin.seg.nrrd --preset skin --keep-largest --fill-holes --close 1.5
+  slice2solid segment t1.nii.gz brain.nii.gz --otsu --otsu-classes 3 --otsu-keep 2`,
+  options: {
+    ...INPUT_OPTIONS,
+    preset: { type: 'string' },
+    lower: { type: 'string' },
+    upper: { type: 'string' },
+    otsu: { type: 'boolean' },
+    'otsu-classes': { type: 'string' },
+    'otsu-keep': { type: 'string' },
+    close: { type: 'string' },
+    'min-island': { type: 'string' },
+    'keep-largest': { type: 'boolean' },
+    'fill-holes': { type: 'boolean' },
+    'fill-holes-slice': { type: 'boolean' },
+    connectivity: { type: 'string' },
+    name: { type: 'string' },
+    color: { type: 'string' },
+    value: { type: 'string' },
+    force: { type: 'boolean' },
+    frame: { type: 'string' },
+  },
+  minPositionals: 2,
+  maxPositionals: 2,
+  async run(ctx, args) {
+    const [inPath, outPath] = args.positionals as [string, string];
+    labelFormatOf(outPath); // fail on a bad name before the (slow) load
+    const preset = optString(args, 'preset');
+    if (preset !== undefined && !(THRESHOLD_PRESET_NAMES as string[]).includes(preset)) {
+      throw new UsageError(`unknown preset "${preset}"`, `use one of ${THRESHOLD_PRESET_NAMES.join(', ')}`);
+    }
+    const connectivity = num(args, 'connectivity') ?? D.connectivity;
+    if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26)
+      throw new UsageError('--connectivity must be 6, 18 or 26');
+    const fillSlice = optFlag(args, 'fill-holes-slice');
+    const options = {
+      preset: preset as ThresholdPresetName | undefined,
+      lower: num(args, 'lower'),
+      upper: num(args, 'upper'),
+      otsu: optFlag(args, 'otsu'),
+      otsuClasses: num(args, 'otsu-classes', 2) ?? D.otsuClasses,
+      otsuKeep: num(args, 'otsu-keep', 1) ?? D.otsuKeep,
+      close: num(args, 'close', 0) ?? D.close,
+      minIsland: num(args, 'min-island', 0) ?? D.minIsland,
+      keepLargest: optFlag(args, 'keep-largest'),
+      fillHoles: fillSlice ? ('slice' as const) : optFlag(args, 'fill-holes'),
+      connectivity: connectivity as Connectivity,
+      name: optString(args, 'name'),
+      color: parseColor(optString(args, 'color')),
+      value: num(args, 'value', 1) ?? D.value,
+      force: optFlag(args, 'force'),
+      frame: num(args, 'frame', 0) ?? D.frame,
+      ...ctx.run,
+    };
+    const input = await loadInputFromArgs(ctx, args, inPath);
+    for (const w of input.warnings) ctx.stderr.write(`warning: ${w}\n`);
+    const result = segmentVolumeDetailed(input.volume, options);
+    const written = writeLabelFile(result.labels, resolve(ctx.cwd, outPath));
+    const g = result.labels.grid;
+    const vox = Math.abs(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+    const seg = result.labels.segments[0]!;
+    ctx.stdout.write(`segment "${seg.name}" (value ${seg.value}), threshold ${result.lower}..${result.upper}\n`);
+    for (const s of result.steps) ctx.stdout.write(`  ${s.step.padEnd(13)} ${s.voxels} voxels\n`);
+    const last = result.steps[result.steps.length - 1]!;
+    ctx.stdout.write(
+      `volume about ${((last.voxels * vox) / 1000).toFixed(2)} mL (slice2solid stats gives exact figures)\n`,
+    );
+    ctx.stdout.write(`wrote ${written.map((p) => basename(p)).join(', ')}\n`);
+    return 0;
+  },
+};
