@@ -10,6 +10,7 @@ import {
   throwIfAborted,
   type Units,
   type Volume,
+  valueRange,
   voxelTypeOf,
 } from '@slice2solid/core';
 import { gunzipSync } from 'fflate';
@@ -231,13 +232,9 @@ function buildVolume(
       );
     }
   }
-  let range: [number, number] = [Infinity, -Infinity];
-  for (let n = 0; n < data.length; n++) {
-    const v = data[n]!;
-    if (v < range[0]) range[0] = v;
-    if (v > range[1]) range[1] = v;
-  }
-  if (data.length === 0) range = [0, 0];
+  // the assembled range holds unless the data was resampled
+  const range: [number, number] =
+    data === assembled.data ? [assembled.range[0], assembled.range[1]] : data.length > 0 ? valueRange(data) : [0, 0];
   const units = unitsOf(group);
   const meta: Record<string, string | number | boolean> = {};
   if (s.modality) meta.modality = s.modality;

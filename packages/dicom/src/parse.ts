@@ -413,6 +413,14 @@ function realWorldFrom(ds: DataSet | undefined): { slope: number; intercept: num
   return { slope, intercept: intercept !== undefined && Number.isFinite(intercept) ? intercept : 0 };
 }
 
+/** Units of a Real World Value Mapping (its MeasurementUnitsCodeSequence code value, e.g. 'Hz'). */
+function unitsFrom(ds: DataSet | undefined): string | undefined {
+  const m = item(ds, T.realWorldValueMapping);
+  const code = m ? item(m, tag(0x0040, 0x08ea)) : undefined;
+  const v = code ? text(code, tag(0x0008, 0x0100)) : undefined;
+  return v && v !== '1' && v !== '{no units}' ? v : undefined;
+}
+
 function frameTypeFrom(ds: DataSet | undefined): string | undefined {
   const ft = item(ds, T.mrFrameType) ?? item(ds, T.ctFrameType);
   if (!ft) return undefined;
@@ -447,6 +455,10 @@ function enhancedFrames(ds: DataSet, n: number, top: { slope: number; intercept:
     const philips = pf ? item(pf, privateTag(pf, 0x2005, philipsCreator, 0x0f, 0x14)) : undefined;
     const echo = philips ? integerString(philips, T.echoNumbers) : undefined;
     const philipsType = philips ? texts(philips, T.imageType) : [];
+    // ...and the private scale slope (2005,100E) of each frame, reported (not applied) by the loader.
+    const ssRaw = philips ? binaries(philips, privateTag(philips, 0x2005, 'Philips MR Imaging DD 001', 0x0e), 'f32')[0] : undefined;
+    const philipsScaleSlope = ssRaw !== undefined && Number.isFinite(ssRaw) && ssRaw !== 0 ? ssRaw : undefined;
+    const units = unitsFrom(pf) ?? unitsFrom(shared);
     const imageType =
       frameTypeFrom(pf) ?? (philipsType.length ? philipsType.join('\\') : undefined) ?? frameTypeFrom(shared);
     frames.push({
@@ -464,6 +476,8 @@ function enhancedFrames(ds: DataSet, n: number, top: { slope: number; intercept:
       ...optional('echoNumber', echo),
       ...optional('acquisitionNumber', acq),
       ...optional('imageType', imageType),
+      ...optional('philipsScaleSlope', philipsScaleSlope),
+      ...optional('units', units),
     });
   }
   return frames;

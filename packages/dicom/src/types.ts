@@ -27,6 +27,10 @@ export interface FrameInfo {
   readonly acquisitionNumber?: number;
   /** Free per-frame labels used to split stacks (e.g. 'MAGNITUDE', 'PHASE', 'B0_MAP'). */
   readonly imageType?: string;
+  /** Philips private per-frame scale slope (2005,100E in the 2005,140F item), reported, not applied. */
+  readonly philipsScaleSlope?: number;
+  /** UCUM units of the values from a Real World Value Mapping (e.g. 'Hz'), if stated. */
+  readonly units?: string;
 }
 
 /** Everything the series layer needs from one file. No patient identifiers are kept here. */

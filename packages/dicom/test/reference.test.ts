@@ -277,9 +277,9 @@ describeData('reference comparisons (dcm2niix NIfTI, world space)', () => {
         const rs = j.PhilipsRescaleSlope as number;
         const ri = j.PhilipsRescaleIntercept as number;
         const ss = j.PhilipsScaleSlope as number;
-        // the per-frame private scale slope of enhanced Philips files is reported once the parser
-        // exposes it per frame (FrameInfo); the values below are checked against the JSON's SS
-        if (report.philipsScaleSlope !== undefined) expect(report.philipsScaleSlope / ss).toBeCloseTo(1, 4);
+        // the per-frame private scale slope of enhanced Philips files is reported (FrameInfo)
+        expect(report.philipsScaleSlope).toBeDefined();
+        expect(report.philipsScaleSlope! / ss).toBeCloseTo(1, 4);
         // reference = FP value P = D / (RS * SS) with D = R * RS + RI; so D = P * RS * SS
         const c = compareWorld(volume, ref(...root, `${name}.nii`), (p) => p * rs * ss);
         expect(c.maxPositionError).toBeLessThan(0.01);

@@ -32,6 +32,7 @@ import { decode as decodePng, hasPngSignature } from 'fast-png';
 import UTIF from 'utif2';
 import { HOST_LITTLE_ENDIAN, swapBytes } from './common/binary.js';
 import { withWarnings } from './common/meta.js';
+import { checkTiffStructure } from './common/tiff-check.js';
 
 export interface NamedBytes {
   readonly name: string;
@@ -200,9 +201,10 @@ function tagNum(ifd: Record<string, unknown>, tag: number): number | undefined {
 function tiffSlices(f: NamedBytes, warnings: string[]): Slice[] {
   // utif2 reads from offset 0 of the buffer it is given: hand it an exact copy
   const buf = f.bytes.slice().buffer;
+  checkTiffStructure(f.bytes, f.name);
   let ifds: UTIF.IFD[];
   try {
-    ifds = UTIF.decode(buf);
+    ifds = (UTIF.decode as (b: ArrayBuffer, prm: object) => UTIF.IFD[])(buf, { parseMN: false, debug: false });
   } catch (e) {
     throw decodeFailed(f.name, `bad TIFF structure (${String((e as Error)?.message ?? e)})`, e);
   }
@@ -265,8 +267,34 @@ function tiffSlices(f: NamedBytes, warnings: string[]): Slice[] {
     const h0 = tagNum(ifd, 257) ?? 0;
     const expected = (w0 * h0 * spp * bits) / 8;
     if (!(w0 >= 1 && h0 >= 1) || w0 * h0 > 2 ** 28 || expected > f.bytes.length * 1032 + (1 << 20)) {
-      throw new S2SError('MALFORMED_FILE', `the TIFF claims ${w0}x${h0} pixels, which this ${f.bytes.length}-byte file cannot hold`, {
+      throw new S2SError(
+        'MALFORMED_FILE',
+        `the TIFF claims ${w0}x${h0} pixels, which this ${f.bytes.length}-byte file cannot hold`,
+        {
+          hint: 'the file is corrupt; export it again',
+          file: where,
+        },
+      );
+    }
+    const offs = (ifd.t273 ?? ifd.t324) as number[] | undefined;
+    const counts = (ifd.t279 ?? ifd.t325) as number[] | undefined;
+    if (!offs || !counts || offs.length === 0 || offs.length !== counts.length) {
+      throw new S2SError('MALFORMED_FILE', 'the TIFF page has no valid strip/tile table', {
         hint: 'the file is corrupt; export it again',
+        file: where,
+      });
+    }
+    for (let k = 0; k < offs.length; k++) {
+      if (!(offs[k]! >= 0 && counts[k]! >= 0 && offs[k]! + counts[k]! <= f.bytes.length)) {
+        throw new S2SError('TRUNCATED_FILE', `TIFF strip ${k} lies beyond the end of the file`, {
+          hint: 'the file was cut short; export it again',
+          file: where,
+        });
+      }
+    }
+    if (compression === 1 && counts.reduce((a, c) => a + c, 0) < expected) {
+      throw new S2SError('TRUNCATED_FILE', `the TIFF holds fewer pixel bytes than ${w0}x${h0}x${spp} samples need`, {
+        hint: 'the file was cut short; export it again',
         file: where,
       });
     }

@@ -1,3 +1,4 @@
+export { gunzipAsync } from './common/binary.js';
 export * from './common/meta.js';
 export * from './format.js';
 export * from './image-stack.js';
@@ -10,4 +11,3 @@ export * from './labels/segment-table.js';
 export * from './metaimage.js';
 export * from './nifti.js';
 export * from './nrrd.js';
-export { gunzipAsync } from './common/binary.js';

@@ -249,7 +249,8 @@ describe('PNG/TIFF seeded fuzz', () => {
     for (const base of bases) {
       for (let trial = 0; trial < 200; trial++) {
         const b = base.slice(0, trial % 5 === 0 ? Math.floor(rand() * base.length) : base.length);
-        for (let f = 0; f < 1 + Math.floor(rand() * 4); f++) b[Math.floor(rand() * Math.min(b.length, 300))] = Math.floor(rand() * 256);
+        for (let f = 0; f < 1 + Math.floor(rand() * 4); f++)
+          b[Math.floor(rand() * Math.min(b.length, 300))] = Math.floor(rand() * 256);
         try {
           readImageStack([{ name: 'f', bytes: b }], { spacing: [1, 1, 1] });
         } catch (e) {
@@ -257,5 +258,34 @@ describe('PNG/TIFF seeded fuzz', () => {
         }
       }
     }
+  });
+});
+
+describe('TIFF regression: structures that made utif2 hang or exhaust memory', () => {
+  it('an IFD chain cycle, a huge tag count and strips past the end give S2SErrors', () => {
+    const rgba = new Uint8Array(4 * 4 * 4).fill(9);
+    const good = new Uint8Array(UTIF.encodeImage(rgba, 4, 4));
+    const dv = new DataView(good.buffer);
+    const ifd = dv.getUint32(4, true);
+    const cnt = dv.getUint16(ifd, true);
+    // 1. next-IFD pointer back to itself (utif2 would loop forever)
+    const cyc = good.slice();
+    new DataView(cyc.buffer).setUint32(ifd + 2 + cnt * 12, ifd, true);
+    expect(() => readImageStack([{ name: 'c.tif', bytes: cyc }], { spacing: [1, 1, 1] })).toThrow(S2SError);
+    // 2. first entry claims 2^31 SHORT values (utif2 would build a 2-billion-element array)
+    const huge = good.slice();
+    new DataView(huge.buffer).setUint32(ifd + 2 + 4, 0x80000000, true);
+    expect(() => readImageStack([{ name: 'h.tif', bytes: huge }], { spacing: [1, 1, 1] })).toThrow(S2SError);
+    // 3. uncompressed data cut short: an error, not silent zeros
+    const cut = good.slice(0, good.length - 8);
+    let threw = false;
+    try {
+      const v = readImageStack([{ name: 't.tif', bytes: cut }], { spacing: [1, 1, 1] });
+      expect(Array.from(v.data).every((x) => x === 9)).toBe(true);
+    } catch (e) {
+      threw = true;
+      expect(e).toBeInstanceOf(S2SError);
+    }
+    expect(threw || cut.length >= good.length).toBe(true);
   });
 });

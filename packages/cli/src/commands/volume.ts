@@ -5,7 +5,7 @@ import type { Command } from './types.js';
 
 export const volumeCommand: Command = {
   name: 'volume',
-  summary: 'load an image and write it as NIfTI or NRRD',
+  summary: 'load an image and write it as NIfTI, NRRD or MetaImage',
   usage: 'volume <input> <output.nii.gz|.nii|.nrrd|.mha> [--series X] [--raw-geometry]',
   help: `Loads the input exactly as 'info' describes it and writes the volume. A series with several
 volumes (time points, echoes...) is written as one 4D file, volumes in acquisition order.

@@ -135,6 +135,12 @@ export function storedValues(raw: ArrayLike<number>, l: PixelLayout, shift: numb
   }
   const mask = 2 ** bits - 1;
   const up = 32 - bits;
+  if (raw instanceof Uint16Array) {
+    // the usual case (e.g. 12 bits stored in 16): a monomorphic loop, the hot path of CT loads
+    if (signed) for (let k = 0; k < n; k++) out[k] = (((raw[k]! >>> shift) & mask) << up) >> up;
+    else for (let k = 0; k < n; k++) out[k] = (raw[k]! >>> shift) & mask;
+    return out;
+  }
   if (signed) for (let k = 0; k < n; k++) out[k] = (((raw[k]! >>> shift) & mask) << up) >> up;
   else for (let k = 0; k < n; k++) out[k] = (raw[k]! >>> shift) & mask;
   return out;

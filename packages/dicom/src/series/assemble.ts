@@ -4,7 +4,7 @@
  * rescale (enhanced objects, Philips) is honoured. The output is Int16 when every rescaled value
  * is an integer that fits, Uint8 for 8-bit colour, otherwise Float32.
  */
-import { progressReporter, type RunOptions, S2SError, type VoxelArray } from '@slice2solid/core';
+import { progressReporter, type RunOptions, S2SError, type VoxelArray, valueRange } from '@slice2solid/core';
 import type { DicomFile } from '../types.js';
 import { extractTile, type MosaicLayout, mosaicLayout } from './expand.js';
 import type { StackLayout } from './stack.js';
@@ -64,6 +64,9 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
   let cacheKey: unknown;
   let cacheFrame: { data: ArrayLike<number>; samples: number } | undefined;
   let done = 0;
+  // running min/max of the Int16 output (filled by the i16 loops; other modes scan at the end)
+  const i16Range: [number, number] = [Infinity, -Infinity];
+  let i16Tracked = true;
   for (let t = 0; t < nT; t++) {
     for (let k = 0; k < nK; k++) {
       const im = layout.slices[t]![k]!;
@@ -96,6 +99,7 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
         // floating-point pixel data: keep full precision
         out = Float32Array.from(out);
         mode = 'f32';
+        i16Tracked = false;
       }
       const src = extractTile(decoded.data, file, comps, im.tile, m);
       if (src.length < slice) {
@@ -110,7 +114,13 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
       if (mode === 'u8') {
         for (let n = 0; n < slice; n++) out[base + n] = src[n]!;
       } else if (mode === 'i16') {
-        for (let n = 0; n < slice; n++) out[base + n] = src[n]! * a + b;
+        if (a === 1 && b === 0 && src instanceof Int16Array) {
+          // the common CT case (signed storage, intercept folded in by the writer): one block copy
+          (out as Int16Array).set(src.subarray(0, slice), base);
+          rangeInto(out as Int16Array, base, slice, i16Range);
+        } else {
+          rescaleInto(out as Int16Array, base, src, slice, a, b, i16Range);
+        }
       } else {
         for (let n = 0; n < slice; n++) {
           const v = src[n]! * a + b;
@@ -121,11 +131,8 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
       tick(++done);
     }
   }
-  for (let n = 0; n < out.length; n++) {
-    const v = out[n]!;
-    if (v < vmin) vmin = v;
-    if (v > vmax) vmax = v;
-  }
+  if (mode === 'i16' && i16Tracked) [vmin, vmax] = out.length > 0 ? i16Range : [0, 0];
+  else [vmin, vmax] = out.length > 0 ? valueRange(out) : [0, 0];
   if (mode === 'f32' && integral && vmin >= -32768 && vmax <= 32767) {
     out = Int16Array.from(out as Float32Array);
   }
@@ -136,4 +143,57 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
     range: [vmin, vmax],
     rescale: perFrame ? 'per-frame' : { slope: s0.slope, intercept: s0.intercept },
   };
+}
+
+/**
+ * out[base + q] = src[q] * a + b for q < n, tracking the min/max of what was written in `acc`.
+ * Monomorphic loops for the usual decoded array types: this is the hot path of every load.
+ */
+function rescaleInto(
+  out: Int16Array,
+  base: number,
+  src: ArrayLike<number>,
+  n: number,
+  a: number,
+  b: number,
+  acc: [number, number],
+): void {
+  let lo = acc[0];
+  let hi = acc[1];
+  if (src instanceof Uint16Array) {
+    for (let q = 0; q < n; q++) {
+      const v = src[q]! * a + b;
+      out[base + q] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  } else if (src instanceof Int16Array) {
+    for (let q = 0; q < n; q++) {
+      const v = src[q]! * a + b;
+      out[base + q] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  } else {
+    for (let q = 0; q < n; q++) {
+      const v = src[q]! * a + b;
+      out[base + q] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  acc[0] = lo;
+  acc[1] = hi;
+}
+
+function rangeInto(out: Int16Array, base: number, n: number, acc: [number, number]): void {
+  let lo = acc[0];
+  let hi = acc[1];
+  for (let q = base; q < base + n; q++) {
+    const v = out[q]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  acc[0] = lo;
+  acc[1] = hi;
 }

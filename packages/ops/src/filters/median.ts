@@ -87,9 +87,10 @@ function histogramMedian(
   const [rx, ry, rz] = radius;
   const nxy = nx * ny;
   const offset = data instanceof Int8Array ? 128 : data instanceof Int16Array ? 32768 : 0;
-  const hist = new Int32Array(bins);
   const colLen = (2 * ry + 1) * (2 * rz + 1);
   const win = (2 * rx + 1) * colLen;
+  // 16-bit counts when the window fits (half the cache footprint of the histogram)
+  const hist = win < 65536 ? new Uint16Array(bins) : new Int32Array(bins);
   const m = (win - 1) >> 1; // 0-based rank of the median
   const rows = new Int32Array(colLen); // start of each row of the current window column
   const binOf = data; // bin = value + offset
