@@ -266,15 +266,17 @@ describe('TIFF regression: structures that made utif2 hang or exhaust memory', (
     const rgba = new Uint8Array(4 * 4 * 4).fill(9);
     const good = new Uint8Array(UTIF.encodeImage(rgba, 4, 4));
     const dv = new DataView(good.buffer);
-    const ifd = dv.getUint32(4, true);
-    const cnt = dv.getUint16(ifd, true);
+    const le = good[0] === 0x49; // utif2 writes big-endian ("MM")
+    const ifd = dv.getUint32(4, le);
+    const cnt = dv.getUint16(ifd, le);
     // 1. next-IFD pointer back to itself (utif2 would loop forever)
     const cyc = good.slice();
-    new DataView(cyc.buffer).setUint32(ifd + 2 + cnt * 12, ifd, true);
+    new DataView(cyc.buffer).setUint32(ifd + 2 + cnt * 12, ifd, le);
     expect(() => readImageStack([{ name: 'c.tif', bytes: cyc }], { spacing: [1, 1, 1] })).toThrow(S2SError);
     // 2. first entry claims 2^31 SHORT values (utif2 would build a 2-billion-element array)
     const huge = good.slice();
-    new DataView(huge.buffer).setUint32(ifd + 2 + 4, 0x80000000, true);
+    new DataView(huge.buffer).setUint16(ifd + 2 + 2, 3, le);
+    new DataView(huge.buffer).setUint32(ifd + 2 + 4, 0x80000000, le);
     expect(() => readImageStack([{ name: 'h.tif', bytes: huge }], { spacing: [1, 1, 1] })).toThrow(S2SError);
     // 3. uncompressed data cut short: an error, not silent zeros
     const cut = good.slice(0, good.length - 8);

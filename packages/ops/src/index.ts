@@ -48,3 +48,6 @@ export * from './mesh/weld.js';
 export * from './mesh/clean.js';
 export * from './mesh/watertight-check.js';
 export * from './mesh/accuracy.js';
+export * from './pipeline/build-model.js';
+export * from './pipeline/run-record.js';
+export * from './pipeline/vertex-colors.js';

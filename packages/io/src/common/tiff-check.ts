@@ -75,14 +75,19 @@ export function checkTiffStructure(b: Uint8Array, file: string): number {
   };
   let next = u32(4);
   let pages = 0;
-  while (next !== 0) {
-    if (next + 6 > b.length) throw bad(`IFD offset ${next} is outside the file`);
-    // utif2 stops at an IFD whose first field type is invalid; mirror that
-    const cnt = u16(next);
-    const typ = u16(next + 4);
-    if (cnt !== 0 && (typ < 1 || typ > 13)) break;
-    next = walk(next, 0);
-    pages++;
+  try {
+    while (next !== 0) {
+      if (next + 6 > b.length) throw bad(`IFD offset ${next} is outside the file`);
+      // utif2 stops at an IFD whose first field type is invalid; mirror that
+      const cnt = u16(next);
+      const typ = u16(next + 4);
+      if (cnt !== 0 && (typ < 1 || typ > 13)) break;
+      next = walk(next, 0);
+      pages++;
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw bad('a directory points outside the file');
+    throw e;
   }
   if (pages === 0) throw bad('no image directory');
   return pages;
