@@ -11,3 +11,17 @@ export * from './labels/segment-table.js';
 export * from './metaimage.js';
 export * from './nifti.js';
 export * from './nrrd.js';
+export * from './mesh/glb.js';
+export * from './mesh/obj.js';
+export * from './mesh/ply.js';
+export * from './mesh/stl.js';
+export * from './mesh/threemf.js';
+export * from './mesh/write-mesh.js';
+export {
+  DEFAULT_PART_COLOR,
+  DEFAULT_PART_NAME,
+  formatFloat32,
+  type MeshPart,
+  meshParts,
+  validateMesh,
+} from './mesh/common.js';

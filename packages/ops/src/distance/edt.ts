@@ -113,6 +113,9 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
   const z = new Float64Array(maxLen + 1);
   const line = new Float64Array(maxLen);
   const res = new Float64Array(maxLen);
+  const finite = new Uint8Array(nx);
+  const nonZero = new Uint8Array(nx);
+  const cols = new Int32Array(nx);
   for (let r = 0; r < ny * nz; r++) {
     const base = r * nx;
     let anyFinite = false;
@@ -133,21 +136,25 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
   if (ny > 1) {
     const block = new Float64Array(nx * ny);
     for (let k = 0; k < nz; k++) {
-      passBlock(f, k * nxy, nx, nx, ny, sy, block, line, res, v, z, cap);
+      passBlock(f, k * nxy, nx, nx, ny, sy, block, line, res, v, z, cap, finite, nonZero, cols);
       tick(++done);
     }
   } else done += nz;
   if (nz > 1) {
     const block = new Float64Array(nx * nz);
     for (let j = 0; j < ny; j++) {
-      passBlock(f, j * nx, nx, nxy, nz, sz, block, line, res, v, z, cap);
+      passBlock(f, j * nx, nx, nxy, nz, sz, block, line, res, v, z, cap, finite, nonZero, cols);
       tick(++done);
     }
   }
   tick(ny * nz + nz + ny);
 }
 
-/** Runs the 1D transform on m columns (base + c + p*stride, p < n) at once via a transposed copy. */
+/**
+ * Runs the 1D transform on the m columns (base + c + p * stride, p < n) of a block. A first
+ * sequential sweep finds the columns that need work (some finite value and some non-zero
+ * value); only those are copied to a contiguous buffer, transformed and written back.
+ */
 function passBlock(
   f: Float32Array,
   base: number,
@@ -161,31 +168,36 @@ function passBlock(
   v: Int32Array,
   z: Float64Array,
   cap: number,
+  finite: Uint8Array,
+  nonZero: Uint8Array,
+  cols: Int32Array,
 ): void {
+  finite.fill(0, 0, m);
+  nonZero.fill(0, 0, m);
   for (let p = 0; p < n; p++) {
     const row = base + p * stride;
-    for (let c = 0; c < m; c++) block[c * n + p] = f[row + c]!;
-  }
-  let changed = false;
-  for (let c = 0; c < m; c++) {
-    const off = c * n;
-    let anyFinite = false;
-    let allZero = true;
-    for (let p = 0; p < n; p++) {
-      const x = block[off + p]!;
-      line[p] = x;
-      if (x !== Infinity) anyFinite = true;
-      if (x !== 0) allZero = false;
+    for (let c = 0; c < m; c++) {
+      const x = f[row + c]!;
+      if (x !== Infinity) finite[c] = 1;
+      if (x !== 0) nonZero[c] = 1;
     }
-    if (!anyFinite || allZero) continue;
-    changed = true;
+  }
+  let nc = 0;
+  for (let c = 0; c < m; c++) if (finite[c] === 1 && nonZero[c] === 1) cols[nc++] = c;
+  if (nc === 0) return;
+  for (let p = 0; p < n; p++) {
+    const row = base + p * stride;
+    for (let q = 0; q < nc; q++) block[q * n + p] = f[row + cols[q]!]!;
+  }
+  for (let q = 0; q < nc; q++) {
+    const off = q * n;
+    for (let p = 0; p < n; p++) line[p] = block[off + p]!;
     envelope(line, n, s, res, v, z, cap);
     for (let p = 0; p < n; p++) block[off + p] = res[p]!;
   }
-  if (!changed) return;
   for (let p = 0; p < n; p++) {
     const row = base + p * stride;
-    for (let c = 0; c < m; c++) f[row + c] = block[c * n + p]!;
+    for (let q = 0; q < nc; q++) f[row + cols[q]!] = block[q * n + p]!;
   }
 }
 

@@ -85,15 +85,29 @@ export function gaussianInPlace(data: Float32Array, grid: Grid, options: Gaussia
   if (k0.length > 1) {
     const r = (k0.length - 1) >> 1;
     const line = new Float64Array(nx + 2 * r);
+    const row = new Float64Array(nx);
     for (let k = 0; k < nz; k++) {
       for (let j = 0; j < ny; j++) {
         const base = (k * ny + j) * nx;
         for (let x = -r; x < nx + r; x++) line[x + r] = data[base + edgeIndex(x, nx, mode)]!;
-        for (let i = 0; i < nx; i++) {
-          let s = k0[r]! * line[i + r]!;
-          for (let t = 1; t <= r; t++) s += k0[r + t]! * (line[i + r - t]! + line[i + r + t]!);
-          data[base + i] = s;
+        // tap pairs over the whole row (contiguous inner loops)
+        const c0 = k0[r]!;
+        for (let i = 0; i < nx; i++) row[i] = c0 * line[i + r]!;
+        let t = 1;
+        for (; t + 1 <= r; t += 2) {
+          const wa = k0[r + t]!;
+          const wb = k0[r + t + 1]!;
+          const la = r - t;
+          const ra = r + t;
+          const lb = r - t - 1;
+          const rb = r + t + 1;
+          for (let i = 0; i < nx; i++) row[i]! += wa * (line[i + la]! + line[i + ra]!) + wb * (line[i + lb]! + line[i + rb]!);
         }
+        for (; t <= r; t++) {
+          const wt = k0[r + t]!;
+          for (let i = 0; i < nx; i++) row[i]! += wt * (line[i + r - t]! + line[i + r + t]!);
+        }
+        for (let i = 0; i < nx; i++) data[base + i] = row[i]!;
       }
       tick(++done);
     }
@@ -135,12 +149,38 @@ function rowsPass(
   acc: Float64Array,
 ): void {
   const r = (w.length - 1) >> 1;
+  const c = w[r]!;
   for (let p = 0; p < n; p++) {
     const o = p * m;
-    const c = w[r]!;
     const src = base + p * stride;
-    for (let i = 0; i < m; i++) acc[o + i] = c * data[src + i]!;
-    for (let t = 1; t <= r; t++) {
+    // taps in pairs: two rows per sweep over the output row
+    let t = 1;
+    if (r >= 2) {
+      const w1 = w[r + 1]!;
+      const w2 = w[r + 2]!;
+      const a1 = base + edgeIndex(p - 1, n, mode) * stride;
+      const b1 = base + edgeIndex(p + 1, n, mode) * stride;
+      const a2 = base + edgeIndex(p - 2, n, mode) * stride;
+      const b2 = base + edgeIndex(p + 2, n, mode) * stride;
+      for (let i = 0; i < m; i++) {
+        acc[o + i] = c * data[src + i]! + w1 * (data[a1 + i]! + data[b1 + i]!) + w2 * (data[a2 + i]! + data[b2 + i]!);
+      }
+      t = 3;
+    } else {
+      for (let i = 0; i < m; i++) acc[o + i] = c * data[src + i]!;
+    }
+    for (; t + 1 <= r; t += 2) {
+      const wa = w[r + t]!;
+      const wb = w[r + t + 1]!;
+      const a1 = base + edgeIndex(p - t, n, mode) * stride;
+      const b1 = base + edgeIndex(p + t, n, mode) * stride;
+      const a2 = base + edgeIndex(p - t - 1, n, mode) * stride;
+      const b2 = base + edgeIndex(p + t + 1, n, mode) * stride;
+      for (let i = 0; i < m; i++) {
+        acc[o + i]! += wa * (data[a1 + i]! + data[b1 + i]!) + wb * (data[a2 + i]! + data[b2 + i]!);
+      }
+    }
+    for (; t <= r; t++) {
       const wt = w[r + t]!;
       const a = base + edgeIndex(p - t, n, mode) * stride;
       const b = base + edgeIndex(p + t, n, mode) * stride;
