@@ -8,15 +8,6 @@ export * from './labels/label-volume.js';
 export * from './labels/nifti-labels.js';
 export * from './labels/nrrd-labels.js';
 export * from './labels/segment-table.js';
-export * from './metaimage.js';
-export * from './nifti.js';
-export * from './nrrd.js';
-export * from './mesh/glb.js';
-export * from './mesh/obj.js';
-export * from './mesh/ply.js';
-export * from './mesh/stl.js';
-export * from './mesh/threemf.js';
-export * from './mesh/write-mesh.js';
 export {
   DEFAULT_PART_COLOR,
   DEFAULT_PART_NAME,
@@ -25,3 +16,12 @@ export {
   meshParts,
   validateMesh,
 } from './mesh/common.js';
+export * from './mesh/glb.js';
+export * from './mesh/obj.js';
+export * from './mesh/ply.js';
+export * from './mesh/stl.js';
+export * from './mesh/threemf.js';
+export * from './mesh/write-mesh.js';
+export * from './metaimage.js';
+export * from './nifti.js';
+export * from './nrrd.js';

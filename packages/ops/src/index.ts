@@ -49,5 +49,6 @@ export * from './mesh/clean.js';
 export * from './mesh/watertight-check.js';
 export * from './mesh/accuracy.js';
 export * from './pipeline/build-model.js';
+export * from './pipeline/decimate-closed.js';
 export * from './pipeline/run-record.js';
 export * from './pipeline/vertex-colors.js';

@@ -45,7 +45,8 @@ export function validateMesh(mesh: Mesh, format: string): void {
     if (!Number.isFinite(P[i]!)) bad(`vertex ${Math.floor(i / 3)} has a non-finite coordinate`, 'repair the mesh');
   }
   for (let t = 0; t < I.length; t++) {
-    if (I[t]! >= nv) bad(`triangle ${Math.floor(t / 3)} uses vertex ${I[t]}, but there are only ${nv}`, 'repair the mesh');
+    if (I[t]! >= nv)
+      bad(`triangle ${Math.floor(t / 3)} uses vertex ${I[t]}, but there are only ${nv}`, 'repair the mesh');
   }
   if (mesh.normals !== undefined && mesh.normals.length !== P.length) {
     bad(`normals has ${mesh.normals.length} numbers for ${nv} vertices`, 'give one normal per vertex or none');
@@ -58,7 +59,7 @@ export function validateMesh(mesh: Mesh, format: string): void {
     const sorted = [...mesh.groups].sort((a, b) => a.start - b.start);
     let end = 0;
     for (const g of sorted) {
-      if (typeof g.name !== 'string' || /[\u0000-\u001f\u007f]/.test(g.name)) {
+      if (typeof g.name !== 'string' || hasControlCharacter(g.name)) {
         bad(`group name ${JSON.stringify(g.name)} has control characters`, 'use plain structure names');
       }
       if (!Number.isInteger(g.start) || !Number.isInteger(g.count) || g.start < 0 || g.count < 0) {
@@ -74,6 +75,14 @@ export function validateMesh(mesh: Mesh, format: string): void {
       if (g.count > 0) end = g.start + g.count;
     }
   }
+}
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 /**
@@ -133,11 +142,22 @@ export function uniqueTokens(names: readonly string[]): string[] {
 export function formatFloat32(v: number): string {
   const f = Math.fround(v);
   if (Number.isInteger(f) && Math.abs(f) < 1e15) return f === 0 ? '0' : String(f);
-  for (let p = 1; p < 9; p++) {
-    const s = f.toPrecision(p);
-    if (Math.fround(Number(s)) === f) return tidy(s);
+  // 9 significant digits always read back to the same float32; binary-search the fewest that do
+  // (about twice as fast as trying 1, 2, 3... digits; the result is only ever a tested string)
+  let lo = 1;
+  let hi = 9;
+  let best = f.toPrecision(9);
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const s = f.toPrecision(mid);
+    if (Math.fround(Number(s)) === f) {
+      hi = mid;
+      best = s;
+    } else {
+      lo = mid + 1;
+    }
   }
-  return tidy(f.toPrecision(9));
+  return tidy(best);
 }
 
 /** toPrecision text without trailing zeros after the point (keeps any exponent). */

@@ -15,7 +15,7 @@
  *   filters are applied; it only compresses the bytes of the buffer views.
  * - Metadata: asset.generator = 'slice2solid' and nothing else (no copyright, no extras).
  */
-import { Document, type Node, type Primitive, WebIO } from '@gltf-transform/core';
+import { Document, type Node, type Primitive, VertexLayout, WebIO } from '@gltf-transform/core';
 import { EXTMeshoptCompression } from '@gltf-transform/extensions';
 import { type Mesh, type RunOptions, throwIfAborted, type Vec3 } from '@slice2solid/core';
 import { MeshoptEncoder } from 'meshoptimizer';
@@ -140,7 +140,8 @@ export async function writeGlb(mesh: Mesh, options: GlbOptions = {}): Promise<Ui
     scene.addChild(node);
   });
 
-  const io = new WebIO();
+  // interleaved vertex attributes (one buffer view per primitive), set explicitly for stable bytes
+  const io = new WebIO().setVertexLayout(VertexLayout.INTERLEAVED);
   if (useMeshopt) {
     await MeshoptEncoder.ready;
     doc

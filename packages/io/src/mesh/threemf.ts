@@ -59,9 +59,12 @@ export function writeThreeMf(mesh: Mesh, options: ThreeMfOptions = {}): Uint8Arr
 
   const x = new TextSink();
   x.write('<?xml version="1.0" encoding="UTF-8"?>\n');
-  x.write(`<model unit="millimeter" xml:lang="en-US" xmlns="${CORE_NS}"${colors ? ` xmlns:m="${MATERIAL_NS}"` : ''}>\n`);
+  x.write(
+    `<model unit="millimeter" xml:lang="en-US" xmlns="${CORE_NS}"${colors ? ` xmlns:m="${MATERIAL_NS}"` : ''}>\n`,
+  );
   x.write(' <resources>\n  <basematerials id="1">\n');
-  for (const part of parts) x.write(`   <base name="${xmlEscape(part.name)}" displaycolor="${hexColor(part.color)}"/>\n`);
+  for (const part of parts)
+    x.write(`   <base name="${xmlEscape(part.name)}" displaycolor="${hexColor(part.color)}"/>\n`);
   x.write('  </basematerials>\n');
 
   const remap = new Int32Array(P.length / 3).fill(-1);
@@ -103,7 +106,8 @@ export function writeThreeMf(mesh: Mesh, options: ThreeMfOptions = {}): Uint8Arr
     objectIds.push(id);
     x.write(`  <object id="${id}" type="model" name="${xmlEscape(part.name)}" pid="1" pindex="${p}">\n`);
     x.write('   <mesh>\n    <vertices>\n');
-    for (const v of used) x.write(`     <vertex x="${f(P[3 * v]!)}" y="${f(P[3 * v + 1]!)}" z="${f(P[3 * v + 2]!)}"/>\n`);
+    for (const v of used)
+      x.write(`     <vertex x="${f(P[3 * v]!)}" y="${f(P[3 * v + 1]!)}" z="${f(P[3 * v + 2]!)}"/>\n`);
     x.write('    </vertices>\n    <triangles>\n');
     for (let k = 0; k < tris.length; k += 3) {
       const [a, b, c] = [tris[k]!, tris[k + 1]!, tris[k + 2]!];

@@ -59,7 +59,8 @@ export function twoGroupMesh(withVertexColors = false): Mesh {
   };
   if (!withVertexColors) return mesh;
   const colors = new Uint8Array(positions.length);
-  for (let v = 0; v < colors.length / 3; v++) colors.set([(37 * v) % 256, (91 * v + 13) % 256, (151 * v + 7) % 256], 3 * v);
+  for (let v = 0; v < colors.length / 3; v++)
+    colors.set([(37 * v) % 256, (91 * v + 13) % 256, (151 * v + 7) % 256], 3 * v);
   return { ...mesh, colors };
 }
 

@@ -116,6 +116,10 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
   const finite = new Uint8Array(nx);
   const nonZero = new Uint8Array(nx);
   const cols = new Int32Array(nx);
+  // per row (j, k): whether it holds any finite value (a row that is all-infinite is skipped)
+  const rowFinite = new Uint8Array(ny * nz);
+  // per row: whether it is all zero (all targets; such a row never changes)
+  const rowZero = new Uint8Array(ny * nz);
   for (let r = 0; r < ny * nz; r++) {
     const base = r * nx;
     let anyFinite = false;
@@ -126,6 +130,8 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
       if (x !== Infinity) anyFinite = true;
       if (x !== 0) allZero = false;
     }
+    if (anyFinite) rowFinite[r] = 1;
+    if (allZero) rowZero[r] = 1;
     if (anyFinite && !allZero) {
       envelope(line, nx, sx, res, v, z, cap);
       for (let i = 0; i < nx; i++) f[base + i] = res[i]!;
@@ -136,14 +142,54 @@ export function squaredEdtInPlace(f: Float32Array, grid: Grid, options: RunOptio
   if (ny > 1) {
     const block = new Float64Array(nx * ny);
     for (let k = 0; k < nz; k++) {
-      passBlock(f, k * nxy, nx, nx, ny, sy, block, line, res, v, z, cap, finite, nonZero, cols);
+      passBlock(
+        f,
+        k * nxy,
+        nx,
+        nx,
+        ny,
+        sy,
+        block,
+        line,
+        res,
+        v,
+        z,
+        cap,
+        finite,
+        nonZero,
+        cols,
+        rowFinite,
+        rowZero,
+        k * ny,
+        1,
+      );
       tick(++done);
     }
   } else done += nz;
   if (nz > 1) {
     const block = new Float64Array(nx * nz);
     for (let j = 0; j < ny; j++) {
-      passBlock(f, j * nx, nx, nxy, nz, sz, block, line, res, v, z, cap, finite, nonZero, cols);
+      passBlock(
+        f,
+        j * nx,
+        nx,
+        nxy,
+        nz,
+        sz,
+        block,
+        line,
+        res,
+        v,
+        z,
+        cap,
+        finite,
+        nonZero,
+        cols,
+        rowFinite,
+        rowZero,
+        j,
+        ny,
+      );
       tick(++done);
     }
   }
@@ -171,10 +217,29 @@ function passBlock(
   finite: Uint8Array,
   nonZero: Uint8Array,
   cols: Int32Array,
+  rowFinite: Uint8Array,
+  rowZero: Uint8Array,
+  flagBase: number,
+  flagStride: number,
 ): void {
+  // rowFinite[flagBase + p * flagStride] = 0 marks a row known to be all-infinite: skip its values
   finite.fill(0, 0, m);
   nonZero.fill(0, 0, m);
+  // and rowZero = 1 a row known to be all zero (zeros are targets and never change)
+  let infiniteRow = false;
+  let zeroRow = false;
+  let finiteRow = false;
   for (let p = 0; p < n; p++) {
+    const flag = flagBase + p * flagStride;
+    if (rowFinite[flag] === 0) {
+      infiniteRow = true;
+      continue;
+    }
+    finiteRow = true;
+    if (rowZero[flag] === 1) {
+      zeroRow = true;
+      continue;
+    }
     const row = base + p * stride;
     for (let c = 0; c < m; c++) {
       const x = f[row + c]!;
@@ -182,6 +247,9 @@ function passBlock(
       if (x !== 0) nonZero[c] = 1;
     }
   }
+  if (!finiteRow) return;
+  if (infiniteRow) nonZero.fill(1, 0, m);
+  if (zeroRow) finite.fill(1, 0, m);
   let nc = 0;
   for (let c = 0; c < m; c++) if (finite[c] === 1 && nonZero[c] === 1) cols[nc++] = c;
   if (nc === 0) return;
@@ -197,7 +265,13 @@ function passBlock(
   }
   for (let p = 0; p < n; p++) {
     const row = base + p * stride;
-    for (let q = 0; q < nc; q++) f[row + cols[q]!] = block[q * n + p]!;
+    let any = false;
+    for (let q = 0; q < nc; q++) {
+      const x = block[q * n + p]!;
+      f[row + cols[q]!] = x;
+      if (x !== Infinity) any = true;
+    }
+    if (any) rowFinite[flagBase + p * flagStride] = 1;
   }
 }
 

@@ -101,7 +101,8 @@ export function gaussianInPlace(data: Float32Array, grid: Grid, options: Gaussia
           const ra = r + t;
           const lb = r - t - 1;
           const rb = r + t + 1;
-          for (let i = 0; i < nx; i++) row[i]! += wa * (line[i + la]! + line[i + ra]!) + wb * (line[i + lb]! + line[i + rb]!);
+          for (let i = 0; i < nx; i++)
+            row[i]! += wa * (line[i + la]! + line[i + ra]!) + wb * (line[i + lb]! + line[i + rb]!);
         }
         for (; t <= r; t++) {
           const wt = k0[r + t]!;

@@ -35,7 +35,6 @@ import { cropArray } from '../crop/crop.js';
 import { completeSegments, maskOfLabel } from '../labels/make.js';
 import { meshAccuracy } from '../mesh/accuracy.js';
 import { cleanMesh } from '../mesh/clean.js';
-import { decimate } from '../mesh/decimate.js';
 import { meshMetrics } from '../mesh/metrics.js';
 import { smoothTaubin, TAUBIN_SMOOTH_DEFAULTS } from '../mesh/smooth-taubin.js';
 import { smoothWindowedSinc, WINDOWED_SINC_DEFAULTS } from '../mesh/smooth-windowed-sinc.js';
@@ -43,6 +42,7 @@ import { checkWatertight } from '../mesh/watertight-check.js';
 import { type SegmentOptions, segmentVolumeDetailed } from '../segment/segment.js';
 import { ANTIALIAS_MASK_DEFAULTS, maskSurface } from '../surface/antialias-mask.js';
 import { SURFACE_NETS_DEFAULTS, surfaceNets } from '../surface/surface-nets.js';
+import { decimateKeepingClosed } from './decimate-closed.js';
 import { HEAD_SKIN_WARNING, type StepRecord } from './run-record.js';
 import { VERTEX_COLORS_DEFAULTS, vertexColorsFromScan } from './vertex-colors.js';
 
@@ -363,7 +363,7 @@ export async function buildModel(
     if (o.decimate >= 1 && o.decimateMaxErrorMm === undefined) return mesh;
     const before = mesh.indices.length / 3;
     const [res, s] = await timed(() =>
-      decimate(mesh, {
+      decimateKeepingClosed(mesh, {
         targetRatio: o.decimate,
         ...(o.decimateMaxErrorMm !== undefined ? { maxErrorMm: o.decimateMaxErrorMm } : {}),
         ...run,
@@ -372,9 +372,23 @@ export async function buildModel(
     steps.push({
       step: 'decimate',
       ...(structure ? { structure } : {}),
-      options: { targetRatio: o.decimate, maxErrorMm: o.decimateMaxErrorMm ?? null, lockBorder: true },
+      options: {
+        method: 'quadric (meshoptimizer)',
+        targetRatio: o.decimate,
+        maxErrorMm: o.decimateMaxErrorMm ?? null,
+        lockBorder: true,
+        keepClosed: true,
+      },
       seconds: s,
-      result: { trianglesBefore: before, trianglesAfter: res.mesh.indices.length / 3, errorMm: res.errorMm },
+      result: {
+        trianglesBefore: before,
+        trianglesAfter: res.mesh.indices.length / 3,
+        errorMm: res.errorMm,
+        coincidentRemoved: res.coincidentRemoved,
+        verticesSplit: res.verticesSplit,
+        piecesRestored: res.piecesRestored,
+        trianglesRestored: res.trianglesRestored,
+      },
     });
     return res.mesh;
   };

@@ -307,7 +307,14 @@ describeScipy('morphology: same input as scipy.ndimage binary_dilation / binary_
       for (let j = 0; j < ny; j++)
         for (let i = 0; i < nx; i++) {
           const p = i + nx * (j + ny * k);
-          const edgeMm = Math.min((i + 1) * sp[0], (nx - i) * sp[0], (j + 1) * sp[1], (ny - j) * sp[1], (k + 1) * sp[2], (nz - k) * sp[2]);
+          const edgeMm = Math.min(
+            (i + 1) * sp[0],
+            (nx - i) * sp[0],
+            (j + 1) * sp[1],
+            (ny - j) * sp[1],
+            (k + 1) * sp[2],
+            (nz - k) * sp[2],
+          );
           if (edgeMm > 2) expect(ours[p]).toBe(ref.clo![p]);
         }
   });
