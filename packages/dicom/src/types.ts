@@ -78,6 +78,20 @@ export interface DicomFile {
   readonly burnedInAnnotation?: string;
   /** Decodes frame `index` to stored values (before rescale): grey -> 1 sample, colour -> RGB interleaved. */
   decodeFrame(index: number): DecodedFrame;
+  /**
+   * Optional fast path (native grey frames): writes `stored * slope + intercept` of frame `index`
+   * straight into `target` from `offset` (rows * columns values) and widens `range` ([min, max]) by
+   * the values written. Only integer slope and intercept; the caller guarantees the values fit
+   * `target`. Returns false, writing nothing, when the frame needs `decodeFrame` instead.
+   */
+  decodeFrameInto?(
+    index: number,
+    target: Int16Array | Float32Array,
+    offset: number,
+    slope: number,
+    intercept: number,
+    range: [number, number],
+  ): boolean;
 }
 
 export interface DecodedFrame {

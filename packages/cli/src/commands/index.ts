@@ -3,8 +3,10 @@
  * ./types.ts) and add ONE line to COMMANDS below.
  */
 import { anonymizeCommand } from './anonymize.js';
+import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { infoCommand } from './info.js';
+import { meshCommand } from './mesh.js';
 import { segmentCommand } from './segment.js';
 import { statsCommand } from './stats.js';
 import type { Command } from './types.js';
@@ -17,6 +19,8 @@ export const COMMANDS: readonly Command[] = [
   anonymizeCommand, // slice2solid anonymize
   segmentCommand, // slice2solid segment
   statsCommand, // slice2solid stats
+  convertCommand, // slice2solid convert
+  meshCommand, // slice2solid mesh
 ];
 
 export function findCommand(name: string): Command | undefined {

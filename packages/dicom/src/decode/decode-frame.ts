@@ -6,7 +6,7 @@ import type { TransferSyntaxInfo } from '../transfer-syntax.js';
 import type { DecodedFrame } from '../types.js';
 import { decodeWithCodec } from './codecs.js';
 import { type Fragment, frameBytes } from './frames.js';
-import { finishFrame, type PixelLayout, unpackNative } from './pixels.js';
+import { finishFrame, nativeGreyInto, type PixelLayout, unpackNative } from './pixels.js';
 import { decodeRle } from './rle.js';
 
 export type PixelSource =
@@ -66,4 +66,26 @@ export function decodeFrameFrom(src: PixelSource, l: PixelLayout, ts: TransferSy
   }
   const decoded = decodeWithCodec(ts, frame, l);
   return finishFrame(decoded.values, l, { shift: 0, planar: decoded.planar, colourDone: decoded.colourDone });
+}
+
+/**
+ * Fast path of decodeFrameFrom + rescale for native grey frames: writes `stored * slope + intercept`
+ * of frame `index` straight into `target` at `offset` (see nativeGreyInto) and widens `range`.
+ * Returns false, writing nothing, when the frame needs the general path (compressed, colour,
+ * big-endian 16-bit, non-integer rescale...).
+ */
+export function decodeFrameIntoFrom(
+  src: PixelSource,
+  l: PixelLayout,
+  index: number,
+  target: Int16Array | Float32Array,
+  offset: number,
+  slope: number,
+  intercept: number,
+  range: [number, number],
+): boolean {
+  if (src.kind !== 'native' || src.swapPairs) return false;
+  if (!Number.isInteger(index) || index < 0 || index >= l.numberOfFrames) return false;
+  const shift = Math.max(0, l.highBit + 1 - l.bitsStored);
+  return nativeGreyInto(src.bytes, l, index, src.bigEndian, shift, target, offset, slope, intercept, range);
 }

@@ -146,6 +146,169 @@ export function storedValues(raw: ArrayLike<number>, l: PixelLayout, shift: numb
   return out;
 }
 
+/**
+ * The fused fast path of `unpackNative` + `storedValues` + rescale for the usual grey native frame
+ * (16 or 8 bits allocated, little-endian host and data, 1 sample, not palette colour): reads the
+ * container values in place (no copy), keeps BitsStored (shifted down by `shift`, sign-extended when
+ * PixelRepresentation is 1), writes `stored * slope + intercept` to `target[offset ..]` and widens
+ * `range` ([min, max]) by the values written. Only integer slope and intercept are taken, so every
+ * value is an integer (exact in float64; a Float32 store rounds it exactly like the generic path's
+ * store). The caller guarantees that the values fit `target` (for Int16: a rescaled range within
+ * int16).
+ *
+ * Returns false, writing nothing, when the frame is not of that kind; then use `unpackNative` +
+ * `finishFrame`. Throws TRUNCATED_FILE like `unpackNative` when the frame runs past the data.
+ */
+export function nativeGreyInto(
+  bytes: Uint8Array,
+  l: PixelLayout,
+  index: number,
+  bigEndian: boolean,
+  shift: number,
+  target: Int16Array | Float32Array,
+  offset: number,
+  slope: number,
+  intercept: number,
+  range: [number, number],
+): boolean {
+  if (l.samplesPerPixel !== 1 || (l.bitsAllocated !== 16 && l.bitsAllocated !== 8)) return false;
+  if (l.photometricInterpretation.toUpperCase() === 'PALETTE COLOR') return false;
+  if (bigEndian && l.bitsAllocated === 16) return false;
+  if (!LITTLE_ENDIAN_HOST) return false;
+  if (!Number.isInteger(slope) || !Number.isInteger(intercept)) return false;
+  const n = l.rows * l.columns;
+  if (!Number.isInteger(offset) || offset < 0 || offset + n > target.length) return false;
+  const frameBytes = (n * l.bitsAllocated) / 8;
+  const start = frameBytes * index;
+  if (start + frameBytes > bytes.length) {
+    throw new S2SError(
+      'TRUNCATED_FILE',
+      `pixel data holds ${bytes.length} bytes but frame ${index} needs bytes up to ${start + frameBytes}`,
+      { hint: 'the file was cut short (incomplete copy or transfer); copy it again from the source', file: l.name },
+    );
+  }
+  const at = bytes.byteOffset + start;
+  if (l.bitsAllocated === 16 && at % 2 !== 0) return false;
+  const bits = Math.min(Math.max(l.bitsStored, 1), l.bitsAllocated);
+  const signed = l.pixelRepresentation === 1;
+  const k: Kernel = { shift, mask: 2 ** bits - 1, up: 32 - bits, slope, intercept, lo: 0, hi: 0 };
+  const t = target.subarray(offset, offset + n);
+  if (l.bitsAllocated === 16 && target instanceof Int16Array && slope === 1) {
+    // the CT case: two pixels per 32-bit word when aligned, integer arithmetic throughout
+    if (at % 4 === 0 && t.byteOffset % 4 === 0 && n % 2 === 0) {
+      const r32 = new Uint32Array(bytes.buffer, at, n / 2);
+      const t32 = new Int32Array(t.buffer, t.byteOffset, n / 2);
+      if (signed) pairsSigned(r32, t32, k);
+      else pairsUnsigned(r32, t32, k);
+    } else {
+      const raw = new Uint16Array(bytes.buffer, at, n);
+      if (signed) addSigned(raw, t as Int16Array, k);
+      else addUnsigned(raw, t as Int16Array, k);
+    }
+  } else {
+    const raw = l.bitsAllocated === 16 ? new Uint16Array(bytes.buffer, at, n) : bytes.subarray(start, start + n);
+    generic(raw, t, signed, k);
+  }
+  if (k.lo < range[0]) range[0] = k.lo;
+  if (k.hi > range[1]) range[1] = k.hi;
+  return true;
+}
+
+/** Parameters and result (lo, hi: min and max written) of the kernels below. */
+interface Kernel {
+  readonly shift: number;
+  readonly mask: number;
+  readonly up: number;
+  readonly slope: number;
+  readonly intercept: number;
+  lo: number;
+  hi: number;
+}
+
+// The kernels are small monomorphic functions (one array type each) so V8 optimizes their loops;
+// n >= 1 always (rows, columns >= 1), so min/max start from the first value.
+
+function pairsSigned(r32: Uint32Array, t32: Int32Array, k: Kernel): void {
+  const { shift, mask, up, intercept } = k;
+  const shift2 = shift + 16;
+  let lo = ((((r32[0]! >>> shift) & mask) << up) >> up) + intercept;
+  let hi = lo;
+  for (let q = 0; q < r32.length; q++) {
+    const w = r32[q]!;
+    const a = ((((w >>> shift) & mask) << up) >> up) + intercept;
+    const b = ((((w >>> shift2) & mask) << up) >> up) + intercept;
+    t32[q] = (a & 0xffff) | (b << 16);
+    const mn = a < b ? a : b;
+    const mx = a < b ? b : a;
+    if (mn < lo) lo = mn;
+    if (mx > hi) hi = mx;
+  }
+  k.lo = lo;
+  k.hi = hi;
+}
+
+function pairsUnsigned(r32: Uint32Array, t32: Int32Array, k: Kernel): void {
+  const { shift, mask, intercept } = k;
+  const shift2 = shift + 16;
+  let lo = ((r32[0]! >>> shift) & mask) + intercept;
+  let hi = lo;
+  for (let q = 0; q < r32.length; q++) {
+    const w = r32[q]!;
+    const a = ((w >>> shift) & mask) + intercept;
+    const b = ((w >>> shift2) & mask) + intercept;
+    t32[q] = (a & 0xffff) | (b << 16);
+    const mn = a < b ? a : b;
+    const mx = a < b ? b : a;
+    if (mn < lo) lo = mn;
+    if (mx > hi) hi = mx;
+  }
+  k.lo = lo;
+  k.hi = hi;
+}
+
+function addSigned(raw: Uint16Array, t: Int16Array, k: Kernel): void {
+  const { shift, mask, up, intercept } = k;
+  let lo = ((((raw[0]! >>> shift) & mask) << up) >> up) + intercept;
+  let hi = lo;
+  for (let q = 0; q < raw.length; q++) {
+    const v = ((((raw[q]! >>> shift) & mask) << up) >> up) + intercept;
+    t[q] = v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  k.lo = lo;
+  k.hi = hi;
+}
+
+function addUnsigned(raw: Uint16Array, t: Int16Array, k: Kernel): void {
+  const { shift, mask, intercept } = k;
+  let lo = ((raw[0]! >>> shift) & mask) + intercept;
+  let hi = lo;
+  for (let q = 0; q < raw.length; q++) {
+    const v = ((raw[q]! >>> shift) & mask) + intercept;
+    t[q] = v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  k.lo = lo;
+  k.hi = hi;
+}
+
+function generic(raw: Uint16Array | Uint8Array, t: Int16Array | Float32Array, signed: boolean, k: Kernel): void {
+  const { shift, mask, up, slope, intercept } = k;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let q = 0; q < raw.length; q++) {
+    const s = signed ? (((raw[q]! >>> shift) & mask) << up) >> up : (raw[q]! >>> shift) & mask;
+    t[q] = s * slope + intercept;
+    const v = t[q]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  k.lo = lo;
+  k.hi = hi;
+}
+
 /** Sample order planar (RRR..GGG..BBB) -> interleaved (RGBRGB). */
 export function planarToInterleaved<T extends VoxelArray>(d: T, pixels: number, samples: number): T {
   const out = new (d.constructor as new (n: number) => T)(d.length);

@@ -66,6 +66,8 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
   let done = 0;
   // running min/max of the Int16 output (filled by the i16 loops; other modes scan at the end)
   const i16Range: [number, number] = [Infinity, -Infinity];
+  // min/max of what the fast path wrote into a Float32 output (the end scan still covers it)
+  const f32Range: [number, number] = [Infinity, -Infinity];
   let i16Tracked = true;
   for (let t = 0; t < nT; t++) {
     for (let k = 0; k < nK; k++) {
@@ -75,6 +77,41 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
       if (!mosaics.has(file)) {
         m = mosaicLayout(file);
         mosaics.set(file, m);
+      }
+      const base = (t * nK + k) * slice;
+      const a = im.slope;
+      const b = im.intercept;
+      // fast path: a native grey frame decoded and rescaled straight into the output (no copies)
+      if (
+        !m &&
+        comps === 1 &&
+        (mode === 'i16' || mode === 'f32') &&
+        file.decodeFrameInto !== undefined &&
+        file.samplesPerPixel === 1 &&
+        file.rows === layout.rows &&
+        file.columns === layout.columns
+      ) {
+        let used: boolean;
+        try {
+          used = file.decodeFrameInto(
+            im.frameIndex,
+            out as Int16Array | Float32Array,
+            base,
+            a,
+            b,
+            mode === 'i16' ? i16Range : f32Range,
+          );
+        } catch (e) {
+          if (e instanceof S2SError) throw e.withFile(file.name);
+          throw new S2SError('DECODE_FAILED', `frame ${im.frameIndex} could not be decoded: ${(e as Error).message}`, {
+            file: file.name,
+            cause: e,
+          });
+        }
+        if (used) {
+          tick(++done);
+          continue;
+        }
       }
       const key = `${im.fileOrder}:${im.frameIndex}`;
       if (key !== cacheKey || !cacheFrame) {
@@ -108,9 +145,6 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
           hint: 'the pixel data is shorter than rows x columns; the file is probably truncated',
         });
       }
-      const base = (t * nK + k) * slice;
-      const a = im.slope;
-      const b = im.intercept;
       if (mode === 'u8') {
         for (let n = 0; n < slice; n++) out[base + n] = src[n]!;
       } else if (mode === 'i16') {

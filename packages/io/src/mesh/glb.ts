@@ -4,7 +4,7 @@
  * - One named node + mesh (one triangle primitive) per group (structure), all children of the one
  *   scene. Each primitive has only the vertices its triangles use.
  * - Coordinates: converted from LPS millimetres to glTF's frame (+Y up, +Z forward, right-handed,
- *   metres) by `gltfFromLps` below, the ONLY place this conversion happens. Positions stay where
+ *   metres) by `gltfFromLps` / `gltfDirectionFromLps` below, the ONLY place this conversion is written. Positions stay where
  *   they were relative to the scanner (not re-centred), so several exported structures line up.
  * - Normals (NORMAL): the mesh's normals rotated the same way, or, when it has none, area-weighted
  *   vertex normals of the faces (for smooth display); always unit length.
@@ -42,11 +42,12 @@ export const GLB_GENERATOR = 'slice2solid';
 /**
  * The LPS millimetre -> glTF conversion, as a row-major 3x3 matrix applied to (L, P, S) in mm.
  *
- * LPS: +x = patient's Left, +y = Posterior, +z = Superior. glTF: +Y up, +Z towards the viewer,
- * +X to the viewer's right, metres. Put the patient upright facing the viewer:
+ * LPS: +x = patient's Left, +y = Posterior, +z = Superior. glTF 2.0 (spec, "Coordinate System and
+ * Units"): right-handed, +Y up, the front of an asset faces +Z, -X is the asset's right, metres.
+ * So the patient stands upright with their front (anterior) towards +Z, their right towards -X:
  *   glTF +Y (up)                = Superior          -> Y =  S
  *   glTF +Z (towards the viewer) = Anterior = -P    -> Z = -P
- *   glTF +X (viewer's right)     = patient's Left   -> X =  L
+ *   glTF +X (asset's left)       = patient's Left   -> X =  L
  * and divide by 1000 (mm -> m). The rotation part [[1,0,0],[0,0,1],[0,-1,0]] has determinant +1
  * (a proper rotation), so counter-clockwise winding stays counter-clockwise and normals outward.
  */
@@ -56,9 +57,16 @@ export const GLTF_FROM_LPS_MM: readonly (readonly [number, number, number])[] = 
   [0, -0.001, 0],
 ];
 
-/** glTF (metres, Y up) coordinates of an LPS point in mm; see GLTF_FROM_LPS_MM. */
+/** The rotation of GLTF_FROM_LPS_MM alone, for directions (normals): (L, P, S) -> (L, S, -P). */
+export function gltfDirectionFromLps(d: Vec3 | readonly number[]): Vec3 {
+  // (+ 0 turns -0 into 0)
+  return [d[0]! + 0, d[2]! + 0, -d[1]! + 0];
+}
+
+/** glTF (metres, Y up) coordinates of an LPS point in mm: the rotation, then mm -> m. */
 export function gltfFromLps(p: Vec3 | readonly number[]): Vec3 {
-  return [p[0]! / 1000, p[2]! / 1000, -p[1]! / 1000];
+  const [x, y, z] = gltfDirectionFromLps(p);
+  return [x / 1000, y / 1000, z / 1000];
 }
 
 export async function writeGlb(mesh: Mesh, options: GlbOptions = {}): Promise<Uint8Array> {
@@ -107,7 +115,7 @@ export async function writeGlb(mesh: Mesh, options: GlbOptions = {}): Promise<Ui
       pos.set(g, 3 * k);
       if (nrm && normals) {
         // rotation only (the 1/1000 scale does not apply to directions), then renormalise
-        const [x, y, z] = [normals[3 * v]!, normals[3 * v + 2]!, -normals[3 * v + 1]!];
+        const [x, y, z] = gltfDirectionFromLps([normals[3 * v]!, normals[3 * v + 1]!, normals[3 * v + 2]!]);
         const len = Math.hypot(x, y, z);
         if (len > 0) nrm.set([x / len, y / len, z / len], 3 * k);
         else nrm.set([0, 1, 0], 3 * k);

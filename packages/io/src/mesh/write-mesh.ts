@@ -2,6 +2,9 @@
  * One entry point for all mesh formats: `writeMesh(mesh, format, { name })` returns the files to
  * write (name + bytes). File names come only from the caller's output name (never from patient
  * data): the main file is that name with the format's extension; OBJ adds a sibling `.mtl`.
+ *
+ * Privacy: besides fixed format text, the files hold only numbers and the group names of the mesh
+ * (structure names). Callers must never put patient identifiers into segment or group names.
  */
 import { type Mesh, type RunOptions, S2SError } from '@slice2solid/core';
 import { type GlbOptions, writeGlb } from './glb.js';

@@ -4,7 +4,7 @@ import { isS2SError, type Mesh, type Progress } from '@slice2solid/core';
 import { unzipSync } from 'fflate';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatFloat32, meshParts } from '../../src/mesh/common.js';
-import { writeGlb } from '../../src/mesh/glb.js';
+import { GLTF_FROM_LPS_MM, gltfFromLps, writeGlb } from '../../src/mesh/glb.js';
 import { writeObj } from '../../src/mesh/obj.js';
 import { writePly } from '../../src/mesh/ply.js';
 import { STL_BINARY_HEADER, writeStl, writeStlAscii, writeStlBinary } from '../../src/mesh/stl.js';
@@ -205,6 +205,28 @@ describe('PLY colours', () => {
 });
 
 describe('GLB details', () => {
+  it('the LPS -> glTF conversion is a proper rotation (det +1) times 1/1000, and gltfFromLps applies it', () => {
+    const m = GLTF_FROM_LPS_MM.map((row) => row.map((x) => x * 1000));
+    const det =
+      m[0]![0]! * (m[1]![1]! * m[2]![2]! - m[1]![2]! * m[2]![1]!) -
+      m[0]![1]! * (m[1]![0]! * m[2]![2]! - m[1]![2]! * m[2]![0]!) +
+      m[0]![2]! * (m[1]![0]! * m[2]![1]! - m[1]![1]! * m[2]![0]!);
+    expect(det).toBe(1);
+    // orthonormal rows
+    for (let r = 0; r < 3; r++) {
+      for (let q = 0; q < 3; q++) expect(m[r]!.reduce((s, x, i) => s + x * m[q]![i]!, 0)).toBe(r === q ? 1 : 0);
+    }
+    const p = [12.5, -40, 77] as const;
+    const g = gltfFromLps(p);
+    GLTF_FROM_LPS_MM.forEach((row, r) => {
+      expect(g[r]).toBeCloseTo(row[0] * p[0] + row[1] * p[1] + row[2] * p[2], 12);
+    });
+    // superior is up, anterior (-P) faces the viewer (+Z), patient's left is +X
+    expect(gltfFromLps([0, 0, 1000])).toEqual([0, 1, 0]);
+    expect(gltfFromLps([0, -1000, 0])).toEqual([0, 0, 1]);
+    expect(gltfFromLps([1000, 0, 0])).toEqual([1, 0, 0]);
+  });
+
   it('a part with more than 65535 vertices gets 32-bit indices; smaller parts 16-bit', async () => {
     const n = 70002;
     const positions = new Float32Array(3 * n);

@@ -7,12 +7,26 @@
  * Edges: 'nearest' repeats the edge voxel (default), 'reflect' mirrors about the edge
  * (d c b a | a b c d | d c b a). Output is float32; geometry is unchanged.
  */
-import { type Grid, progressReporter, type RunOptions, S2SError, type Volume } from '@slice2solid/core';
-import { checkMask, checkNumber, mapChannels, perAxis } from './internal.js';
+import { type Grid, progressReporter, type RunOptions, S2SError, type Volume, voxelCount } from '@slice2solid/core';
+import {
+  allocFloat32,
+  isShareable,
+  type ParallelOptions,
+  splitRange,
+  useRunner,
+} from '../parallel/runner.js';
+import {
+  type EdgeMode,
+  type GaussianColumnsArgs,
+  type GaussianSlicesArgs,
+  gaussianColumns,
+  gaussianSlices,
+} from './gaussian-passes.js';
+import { checkMask, checkNumber, perAxis } from './internal.js';
 
-export type EdgeMode = 'nearest' | 'reflect';
+export { type EdgeMode, edgeIndex } from './gaussian-passes.js';
 
-export interface GaussianOptions extends RunOptions {
+export interface GaussianOptions extends RunOptions, ParallelOptions {
   /** Standard deviation in mm: one value, or one per index axis (i, j, k). 0 leaves an axis alone. */
   readonly sigmaMm?: number | readonly [number, number, number];
   /** Kernel half-width in standard deviations. */
@@ -26,14 +40,21 @@ export const GAUSSIAN_DEFAULTS = { sigmaMm: 1, truncate: 4, mode: 'nearest' } as
 export function gaussian(volume: Volume, options: GaussianOptions = {}): Volume {
   if (volume.components * volume.frames === 1) {
     // one channel: filter a float32 copy in place (no second full-size buffer)
-    const out = Float32Array.from(volume.data);
+    const out = allocFloat32(volume.data.length, options.parallel);
+    out.set(volume.data);
     return { ...volume, data: gaussianInPlace(out, volume.grid, options) };
   }
+  // several channels: each through one float32 buffer that the runner's threads can see
   const out = new Float32Array(volume.data.length);
-  mapChannels(volume, out, (ch) => {
-    gaussianInPlace(ch, volume.grid, options);
-    return ch;
-  });
+  const n = voxelCount(volume.grid);
+  const nc = volume.components;
+  const buf = allocFloat32(n, options.parallel);
+  for (let ch = 0; ch < nc * volume.frames; ch++) {
+    const base = Math.floor(ch / nc) * n * nc + (ch % nc);
+    for (let p = 0; p < n; p++) buf[p] = volume.data[base + p * nc]!;
+    gaussianInPlace(buf, volume.grid, options);
+    for (let p = 0; p < n; p++) out[base + p * nc] = buf[p]!;
+  }
   return { ...volume, data: out };
 }
 
@@ -55,18 +76,11 @@ export function gaussianKernel(sigmaVoxels: number, truncate: number = GAUSSIAN_
   return w;
 }
 
-/** Source index for position x (may be outside [0, n)) under the edge mode. */
-export function edgeIndex(x: number, n: number, mode: EdgeMode): number {
-  if (x >= 0 && x < n) return x;
-  if (mode === 'nearest' || n === 1) return x < 0 ? 0 : n - 1;
-  // reflect: period 2n, d c b a | a b c d | d c b a
-  const period = 2 * n;
-  let m = x % period;
-  if (m < 0) m += period;
-  return m < n ? m : period - 1 - m;
-}
-
-/** Filters a single-channel float32 image in place. */
+/**
+ * Filters a single-channel float32 image in place. With `parallel`, slabs go to its threads;
+ * `data` must then be on a SharedArrayBuffer when the runner is `shared` (gaussian() sees to
+ * that) or the work stays on this thread. The result is the same bit for bit either way.
+ */
 export function gaussianInPlace(data: Float32Array, grid: Grid, options: GaussianOptions = {}): Float32Array {
   checkMask(data, grid, 'image');
   const sigma = perAxis(options.sigmaMm ?? GAUSSIAN_DEFAULTS.sigmaMm, 'sigmaMm');
@@ -76,121 +90,26 @@ export function gaussianInPlace(data: Float32Array, grid: Grid, options: Gaussia
   if (mode !== 'nearest' && mode !== 'reflect') {
     throw new S2SError('INVALID_ARGUMENT', `edge mode must be 'nearest' or 'reflect', got ${String(mode)}`);
   }
-  const [nx, ny, nz] = grid.size;
-  const kernels = sigma.map((s, a) => gaussianKernel(s / grid.spacing[a]!, truncate));
-  const tick = progressReporter('gaussian', nz + nz + ny, options);
-  let done = 0;
-  // axis 0: each row through a padded line buffer
-  const k0 = kernels[0]!;
-  if (k0.length > 1) {
-    const r = (k0.length - 1) >> 1;
-    const line = new Float64Array(nx + 2 * r);
-    const row = new Float64Array(nx);
-    for (let k = 0; k < nz; k++) {
-      for (let j = 0; j < ny; j++) {
-        const base = (k * ny + j) * nx;
-        for (let x = -r; x < nx + r; x++) line[x + r] = data[base + edgeIndex(x, nx, mode)]!;
-        // tap pairs over the whole row (contiguous inner loops)
-        const c0 = k0[r]!;
-        for (let i = 0; i < nx; i++) row[i] = c0 * line[i + r]!;
-        let t = 1;
-        for (; t + 1 <= r; t += 2) {
-          const wa = k0[r + t]!;
-          const wb = k0[r + t + 1]!;
-          const la = r - t;
-          const ra = r + t;
-          const lb = r - t - 1;
-          const rb = r + t + 1;
-          for (let i = 0; i < nx; i++)
-            row[i]! += wa * (line[i + la]! + line[i + ra]!) + wb * (line[i + lb]! + line[i + rb]!);
-        }
-        for (; t <= r; t++) {
-          const wt = k0[r + t]!;
-          for (let i = 0; i < nx; i++) row[i]! += wt * (line[i + r - t]! + line[i + r + t]!);
-        }
-        for (let i = 0; i < nx; i++) data[base + i] = row[i]!;
-      }
-      tick(++done);
-    }
-  } else tick((done += nz));
-  // axis 1: for each slice, whole rows at once (contiguous inner loop)
-  const nxy = nx * ny;
-  const k1 = kernels[1]!;
-  if (k1.length > 1) {
-    const acc = new Float64Array(nxy);
-    for (let k = 0; k < nz; k++) {
-      rowsPass(data, k * nxy, nx, nx, ny, k1, mode, acc);
-      tick(++done);
-    }
-  } else tick((done += nz));
-  const k2 = kernels[2]!;
-  if (k2.length > 1) {
-    const acc = new Float64Array(nx * nz);
-    for (let j = 0; j < ny; j++) {
-      rowsPass(data, j * nx, nx, nxy, nz, k2, mode, acc);
-      tick(++done);
-    }
+  const [, ny, nz] = grid.size;
+  const [wi, wj, wk] = sigma.map((s, a) => gaussianKernel(s / grid.spacing[a]!, truncate)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const runner = useRunner(options.parallel) && isShareable(data, options.parallel) ? options.parallel : undefined;
+  const size = grid.size;
+  const tick = progressReporter('gaussian', 2, options);
+  if (wi.length > 1 || wj.length > 1) {
+    const args: GaussianSlicesArgs = { data, size, wi, wj, mode };
+    if (runner) runner.runSlabs('gaussian.slices', args, splitRange(nz, runner));
+    else gaussianSlices(args, 0, nz);
   }
-  tick(nz + nz + ny);
+  tick(1);
+  if (wk.length > 1) {
+    const args: GaussianColumnsArgs = { data, size, wk, mode };
+    if (runner) runner.runSlabs('gaussian.columns', args, splitRange(ny, runner));
+    else gaussianColumns(args, 0, ny);
+  }
+  tick(2);
   return data;
-}
-
-/**
- * Convolves along a strided axis: the n rows at base + p * stride (each m contiguous values)
- * are combined row-wise, so the innermost loop runs over contiguous memory.
- */
-function rowsPass(
-  data: Float32Array,
-  base: number,
-  m: number,
-  stride: number,
-  n: number,
-  w: Float64Array,
-  mode: EdgeMode,
-  acc: Float64Array,
-): void {
-  const r = (w.length - 1) >> 1;
-  const c = w[r]!;
-  for (let p = 0; p < n; p++) {
-    const o = p * m;
-    const src = base + p * stride;
-    // taps in pairs: two rows per sweep over the output row
-    let t = 1;
-    if (r >= 2) {
-      const w1 = w[r + 1]!;
-      const w2 = w[r + 2]!;
-      const a1 = base + edgeIndex(p - 1, n, mode) * stride;
-      const b1 = base + edgeIndex(p + 1, n, mode) * stride;
-      const a2 = base + edgeIndex(p - 2, n, mode) * stride;
-      const b2 = base + edgeIndex(p + 2, n, mode) * stride;
-      for (let i = 0; i < m; i++) {
-        acc[o + i] = c * data[src + i]! + w1 * (data[a1 + i]! + data[b1 + i]!) + w2 * (data[a2 + i]! + data[b2 + i]!);
-      }
-      t = 3;
-    } else {
-      for (let i = 0; i < m; i++) acc[o + i] = c * data[src + i]!;
-    }
-    for (; t + 1 <= r; t += 2) {
-      const wa = w[r + t]!;
-      const wb = w[r + t + 1]!;
-      const a1 = base + edgeIndex(p - t, n, mode) * stride;
-      const b1 = base + edgeIndex(p + t, n, mode) * stride;
-      const a2 = base + edgeIndex(p - t - 1, n, mode) * stride;
-      const b2 = base + edgeIndex(p + t + 1, n, mode) * stride;
-      for (let i = 0; i < m; i++) {
-        acc[o + i]! += wa * (data[a1 + i]! + data[b1 + i]!) + wb * (data[a2 + i]! + data[b2 + i]!);
-      }
-    }
-    for (; t <= r; t++) {
-      const wt = w[r + t]!;
-      const a = base + edgeIndex(p - t, n, mode) * stride;
-      const b = base + edgeIndex(p + t, n, mode) * stride;
-      for (let i = 0; i < m; i++) acc[o + i]! += wt * (data[a + i]! + data[b + i]!);
-    }
-  }
-  for (let p = 0; p < n; p++) {
-    const o = p * m;
-    const dst = base + p * stride;
-    for (let i = 0; i < m; i++) data[dst + i] = acc[o + i]!;
-  }
 }

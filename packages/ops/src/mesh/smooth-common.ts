@@ -11,7 +11,7 @@
  * - vertices used by no triangle do not move.
  */
 import { check, type Mesh, S2SError } from '@slice2solid/core';
-import { buildEdgeTable, checkMesh } from './topology.js';
+import { checkMesh } from './topology.js';
 
 export interface SmoothCommonOptions {
   /** Boundary and non-manifold curves: smooth them as curves, or keep them fixed. */
@@ -32,36 +32,97 @@ export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGra
     throw new S2SError('INVALID_ARGUMENT', `boundary must be 'smooth' or 'fixed', got '${String(boundary)}'`);
   }
   const nv = mesh.positions.length / 3;
-  const E = buildEdgeTable(mesh.indices, nv);
-  const special = new Uint32Array(nv); // number of boundary / non-manifold edges at v
-  const degree = new Uint32Array(nv);
-  for (let e = 0; e < E.count; e++) {
-    const uses = E.first[e + 1]! - E.first[e]!;
-    degree[E.a[e]!]!++;
-    degree[E.b[e]!]!++;
-    if (uses !== 2) {
-      special[E.a[e]!]!++;
-      special[E.b[e]!]!++;
+  const I = mesh.indices;
+  const nt = I.length / 3;
+  // 1. every half-edge u -> w (u !== w) puts w in u's list and u in w's list, so neighbour u
+  //    appears in v's list once per triangle that uses the edge {u, v} (its multiplicity)
+  const off = new Uint32Array(nv + 1);
+  for (let t = 0; t < 3 * nt; t += 3) {
+    const a = I[t]!;
+    const b = I[t + 1]!;
+    const c = I[t + 2]!;
+    if (a !== b) {
+      off[a + 1]!++;
+      off[b + 1]!++;
+    }
+    if (b !== c) {
+      off[b + 1]!++;
+      off[c + 1]!++;
+    }
+    if (c !== a) {
+      off[c + 1]!++;
+      off[a + 1]!++;
     }
   }
-  const count = new Uint32Array(nv);
-  for (let v = 0; v < nv; v++) {
-    if (special[v] === 0) count[v] = degree[v]!;
-    else count[v] = boundary === 'smooth' && special[v] === 2 ? 2 : 0;
-  }
-  const off = new Uint32Array(nv + 1);
-  for (let v = 0; v < nv; v++) off[v + 1] = off[v]! + count[v]!;
-  const nbr = new Uint32Array(off[nv]!);
+  for (let v = 0; v < nv; v++) off[v + 1]! += off[v]!;
+  const adj = new Uint32Array(off[nv]!);
   const fill = off.slice(0, nv);
-  for (let e = 0; e < E.count; e++) {
-    const a = E.a[e]!;
-    const b = E.b[e]!;
-    const isSpecial = E.first[e + 1]! - E.first[e]! !== 2;
-    // interior vertices take every edge; curve vertices only their special edges
-    if (count[a]! > 0 && (special[a] === 0 || isSpecial)) nbr[fill[a]!++] = b;
-    if (count[b]! > 0 && (special[b] === 0 || isSpecial)) nbr[fill[b]!++] = a;
+  for (let t = 0; t < 3 * nt; t += 3) {
+    const a = I[t]!;
+    const b = I[t + 1]!;
+    const c = I[t + 2]!;
+    if (a !== b) {
+      adj[fill[a]!++] = b;
+      adj[fill[b]!++] = a;
+    }
+    if (b !== c) {
+      adj[fill[b]!++] = c;
+      adj[fill[c]!++] = b;
+    }
+    if (c !== a) {
+      adj[fill[c]!++] = a;
+      adj[fill[a]!++] = c;
+    }
   }
-  return { off, nbr };
+  // 2. per vertex: sort (lists are short: insertion sort), count distinct neighbours (degree) and
+  //    those whose edge is not used by exactly two triangles (special), then keep, in ascending
+  //    order, all of them (interior vertex), the two special ones (curve vertex) or none (fixed).
+  //    Compacted in place: the write position never passes the read position.
+  const smoothCurves = boundary === 'smooth';
+  let w = 0;
+  let s = 0;
+  for (let v = 0; v < nv; v++) {
+    const e = off[v + 1]!;
+    for (let i = s + 1; i < e; i++) {
+      const x = adj[i]!;
+      let j = i - 1;
+      while (j >= s && adj[j]! > x) {
+        adj[j + 1] = adj[j]!;
+        j--;
+      }
+      adj[j + 1] = x;
+    }
+    let degree = 0;
+    let special = 0;
+    for (let i = s; i < e; ) {
+      const u = adj[i]!;
+      let k = i + 1;
+      while (k < e && adj[k] === u) k++;
+      degree++;
+      if (k - i !== 2) special++;
+      i = k;
+    }
+    off[v] = w;
+    if (special === 0) {
+      for (let i = s; i < e; ) {
+        const u = adj[i]!;
+        adj[w++] = u;
+        i++;
+        while (i < e && adj[i] === u) i++;
+      }
+    } else if (smoothCurves && special === 2) {
+      for (let i = s; i < e; ) {
+        const u = adj[i]!;
+        let k = i + 1;
+        while (k < e && adj[k] === u) k++;
+        if (k - i !== 2) adj[w++] = u;
+        i = k;
+      }
+    }
+    s = e;
+  }
+  off[nv] = w;
+  return { off, nbr: adj.slice(0, w) };
 }
 
 /** Writes avg(neighbours of v in src) into dst for every movable v; fixed vertices copy src. */

@@ -12,7 +12,6 @@
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
 import {
-  averageNeighbours,
   checkSmoothOptions,
   finishSmoothing,
   type SmoothCommonOptions,
@@ -102,46 +101,151 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
   if (N === 0) return finishSmoothing(mesh, Float64Array.from(mesh.positions), options.maxDisplacementMm);
   const c = windowedSincCoefficients(N, passBand, window);
   const n = mesh.positions.length;
+  const nv = n / 3;
+  const P = mesh.positions;
   // work relative to the centroid so the tiny DC-gain error of the window (|f(0) - 1| ~ 1e-6)
   // cannot scale the mesh about a far-away coordinate origin
-  const centre = [0, 0, 0];
-  for (let m = 0; m < n; m++) centre[m % 3]! += (3 * mesh.positions[m]!) / n;
-  let x0 = Float64Array.from(mesh.positions, (p, m) => p - centre[m % 3]!);
+  let cx = 0;
+  let cy = 0;
+  let cz = 0;
+  for (let m = 0; m < n; m += 3) {
+    cx += (3 * P[m]!) / n;
+    cy += (3 * P[m + 1]!) / n;
+    cz += (3 * P[m + 2]!) / n;
+  }
+  // three buffers only: x_{j-1} is overwritten by x_{j+1} in place, vertex by vertex
+  let x0 = new Float64Array(n);
   let x1 = new Float64Array(n);
-  let x2 = new Float64Array(n);
   const x3 = new Float64Array(n);
-  const avg = new Float64Array(n);
+  for (let m = 0; m < n; m += 3) {
+    x0[m] = P[m]! - cx;
+    x0[m + 1] = P[m + 1]! - cy;
+    x0[m + 2] = P[m + 2]! - cz;
+  }
+  const { off, nbr } = g;
   const report = progressReporter('windowed-sinc smoothing', N, options);
   // x1 = (I - K/2) x0 = (x0 + avg x0) / 2 ; x3 = c0 x0 + c1 x1
-  averageNeighbours(g, x0, avg);
-  for (let m = 0; m < n; m++) {
-    x1[m] = 0.5 * (x0[m]! + avg[m]!);
-    x3[m] = c[0]! * x0[m]! + c[1]! * x1[m]!;
-  }
+  firstStep(off, nbr, nv, x0, x1, x3, c[0]!, c[1]!);
   for (let j = 2; j <= N; j++) {
     report(j - 1);
-    // x2 = 2 (I - K/2) x1 - x0 = avg(x1) + x1 - x0
-    averageNeighbours(g, x1, avg);
-    const cj = c[j]!;
-    for (let m = 0; m < n; m++) {
-      const v = avg[m]! + x1[m]! - x0[m]!;
-      x2[m] = v;
-      x3[m]! += cj * v;
-    }
-    [x0, x1, x2] = [x1, x2, x0];
+    // x2 = 2 (I - K/2) x1 - x0 = avg(x1) + x1 - x0, written over x0; x3 += c_j x2
+    chebyshevStep(off, nbr, nv, x0, x1, x3, c[j]!);
+    const t = x0;
+    x0 = x1;
+    x1 = t;
   }
   report(N);
   // fixed vertices: the recurrence keeps them constant (their average is themselves), and the
   // coefficients sum to f(0) = 1, so x3 = x0 there up to rounding; restore them exactly
-  const { off } = g;
-  const P = mesh.positions;
-  for (let m = 0; m < n; m++) x3[m]! += centre[m % 3]!;
-  for (let v = 0; v + 1 < off.length; v++) {
+  for (let v = 0; v < nv; v++) {
+    const m = 3 * v;
     if (off[v] === off[v + 1]) {
-      x3[3 * v] = P[3 * v]!;
-      x3[3 * v + 1] = P[3 * v + 1]!;
-      x3[3 * v + 2] = P[3 * v + 2]!;
+      x3[m] = P[m]!;
+      x3[m + 1] = P[m + 1]!;
+      x3[m + 2] = P[m + 2]!;
+    } else {
+      x3[m]! += cx;
+      x3[m + 1]! += cy;
+      x3[m + 2]! += cz;
     }
   }
   return finishSmoothing(mesh, x3, options.maxDisplacementMm);
+}
+
+/**
+ * x1 = (x0 + avg(x0)) / 2 and x3 = c0 x0 + c1 x1 in one pass (the average of a fixed vertex is
+ * itself). Same arithmetic, operation for operation, as averageNeighbours followed by the update.
+ */
+function firstStep(
+  off: Uint32Array,
+  nbr: Uint32Array,
+  nv: number,
+  x0: Float64Array,
+  x1: Float64Array,
+  x3: Float64Array,
+  c0: number,
+  c1: number,
+): void {
+  for (let v = 0; v < nv; v++) {
+    const s = off[v]!;
+    const e = off[v + 1]!;
+    const m = 3 * v;
+    const p0 = x0[m]!;
+    const p1 = x0[m + 1]!;
+    const p2 = x0[m + 2]!;
+    let ax = p0;
+    let ay = p1;
+    let az = p2;
+    if (s !== e) {
+      let x = 0;
+      let y = 0;
+      let z = 0;
+      for (let k = s; k < e; k++) {
+        const u = 3 * nbr[k]!;
+        x += x0[u]!;
+        y += x0[u + 1]!;
+        z += x0[u + 2]!;
+      }
+      const w = 1 / (e - s);
+      ax = x * w;
+      ay = y * w;
+      az = z * w;
+    }
+    const q0 = 0.5 * (p0 + ax);
+    const q1 = 0.5 * (p1 + ay);
+    const q2 = 0.5 * (p2 + az);
+    x1[m] = q0;
+    x1[m + 1] = q1;
+    x1[m + 2] = q2;
+    x3[m] = c0 * p0 + c1 * q0;
+    x3[m + 1] = c0 * p1 + c1 * q1;
+    x3[m + 2] = c0 * p2 + c1 * q2;
+  }
+}
+
+/** x0 <- avg(x1) + x1 - x0 (the next Chebyshev term, in place) and x3 += cj * x0, in one pass. */
+function chebyshevStep(
+  off: Uint32Array,
+  nbr: Uint32Array,
+  nv: number,
+  x0: Float64Array,
+  x1: Float64Array,
+  x3: Float64Array,
+  cj: number,
+): void {
+  for (let v = 0; v < nv; v++) {
+    const s = off[v]!;
+    const e = off[v + 1]!;
+    const m = 3 * v;
+    const p0 = x1[m]!;
+    const p1 = x1[m + 1]!;
+    const p2 = x1[m + 2]!;
+    let ax = p0;
+    let ay = p1;
+    let az = p2;
+    if (s !== e) {
+      let x = 0;
+      let y = 0;
+      let z = 0;
+      for (let k = s; k < e; k++) {
+        const u = 3 * nbr[k]!;
+        x += x1[u]!;
+        y += x1[u + 1]!;
+        z += x1[u + 2]!;
+      }
+      const w = 1 / (e - s);
+      ax = x * w;
+      ay = y * w;
+      az = z * w;
+    }
+    const r0 = ax + p0 - x0[m]!;
+    const r1 = ay + p1 - x0[m + 1]!;
+    const r2 = az + p2 - x0[m + 2]!;
+    x0[m] = r0;
+    x0[m + 1] = r1;
+    x0[m + 2] = r2;
+    x3[m]! += cj * r0;
+    x3[m + 1]! += cj * r1;
+    x3[m + 2]! += cj * r2;
+  }
 }

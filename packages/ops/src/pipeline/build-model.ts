@@ -33,8 +33,6 @@ import {
 import { boundingBox } from '../crop/bounding-box.js';
 import { cropArray } from '../crop/crop.js';
 import { completeSegments, maskOfLabel } from '../labels/make.js';
-import { meshAccuracy } from '../mesh/accuracy.js';
-import { cleanMesh } from '../mesh/clean.js';
 import { meshMetrics } from '../mesh/metrics.js';
 import { smoothTaubin, TAUBIN_SMOOTH_DEFAULTS } from '../mesh/smooth-taubin.js';
 import { smoothWindowedSinc, WINDOWED_SINC_DEFAULTS } from '../mesh/smooth-windowed-sinc.js';
@@ -42,7 +40,9 @@ import { checkWatertight } from '../mesh/watertight-check.js';
 import { type SegmentOptions, segmentVolumeDetailed } from '../segment/segment.js';
 import { ANTIALIAS_MASK_DEFAULTS, maskSurface } from '../surface/antialias-mask.js';
 import { SURFACE_NETS_DEFAULTS, surfaceNets } from '../surface/surface-nets.js';
+import { type CleanClosedReport, cleanClosedMesh } from './clean-closed.js';
 import { decimateKeepingClosed } from './decimate-closed.js';
+import { MODEL_ACCURACY_DEFAULTS, modelAccuracy } from './model-accuracy.js';
 import { HEAD_SKIN_WARNING, type StepRecord } from './run-record.js';
 import { VERTEX_COLORS_DEFAULTS, vertexColorsFromScan } from './vertex-colors.js';
 
@@ -82,6 +82,8 @@ export interface BuildModelOptions extends RunOptions {
   readonly colorDepthMm?: number;
   /** Compute the accuracy report (Dice, surface distances, volume change). */
   readonly accuracy?: boolean;
+  /** Largest number of surface-distance samples per direction and structure (strided beyond it). */
+  readonly accuracySamples?: number;
 }
 
 export const BUILD_MODEL_DEFAULTS = {
@@ -96,6 +98,7 @@ export const BUILD_MODEL_DEFAULTS = {
   color: 'segment' as ModelColor,
   colorDepthMm: VERTEX_COLORS_DEFAULTS.depthMm as number,
   accuracy: true as boolean,
+  accuracySamples: MODEL_ACCURACY_DEFAULTS.maxSamples as number,
 } as const;
 
 export interface StructureMetrics {
@@ -191,7 +194,8 @@ function checkOptions(o: typeof BUILD_MODEL_DEFAULTS & BuildModelOptions): void 
     bad(`minimum component volume must be >= 0 mm³, got ${o.minComponentVolumeMm3}`);
   if (!(o.antialiasSigma >= 0 && o.antialiasSigma <= 10))
     bad(`anti-aliasing sigma must be 0..10 voxels, got ${o.antialiasSigma}`);
-  if (o.color !== 'segment' && o.color !== 'intensity') bad(`unknown colour mode "${o.color}"`, 'use segment or intensity');
+  if (o.color !== 'segment' && o.color !== 'intensity')
+    bad(`unknown colour mode "${o.color}"`, 'use segment or intensity');
 }
 
 /** Triangles [start, start + count) of a mesh as a compact mesh of their own. */
@@ -248,12 +252,8 @@ export function concatMeshes(parts: readonly { mesh: Mesh; group: Omit<MeshGroup
  * Builds the model. A Volume is segmented first (`options.segment`); a LabelMap is used as is.
  * Returns one mesh with a group per structure, the steps, metrics, accuracy and warnings.
  */
-export async function buildModel(
-  input: Volume | LabelMap,
-  options: BuildModelOptions = {},
-): Promise<BuildModelResult> {
-  const o = { ...BUILD_MODEL_DEFAULTS, ...stripUndefined(options) } as typeof BUILD_MODEL_DEFAULTS &
-    BuildModelOptions;
+export async function buildModel(input: Volume | LabelMap, options: BuildModelOptions = {}): Promise<BuildModelResult> {
+  const o = { ...BUILD_MODEL_DEFAULTS, ...stripUndefined(options) } as typeof BUILD_MODEL_DEFAULTS & BuildModelOptions;
   checkOptions(o);
   const run: RunOptions = { signal: options.signal, onProgress: options.onProgress };
   const steps: StepRecord[] = [];
@@ -386,6 +386,7 @@ export async function buildModel(
         errorMm: res.errorMm,
         coincidentRemoved: res.coincidentRemoved,
         verticesSplit: res.verticesSplit,
+        piecesResimplified: res.piecesResimplified,
         piecesRestored: res.piecesRestored,
         trianglesRestored: res.trianglesRestored,
       },
@@ -394,12 +395,26 @@ export async function buildModel(
   };
   const clean = async (mesh: Mesh, structure: string | undefined): Promise<Mesh> => {
     if (!o.watertight && o.minComponentVolumeMm3 === 0) return mesh;
-    const opts = { minComponentVolumeMm3: o.minComponentVolumeMm3, removeDegenerate: true, removeDuplicates: true };
-    const [res, s] = await timed(() => cleanMesh(mesh, opts));
+    // multi-structure nets: pieces are per group; clean each group on its own
+    const opts = { minComponentVolumeMm3: o.minComponentVolumeMm3 };
+    const [res, s] = await timed(() => {
+      if (!mesh.groups || mesh.groups.length <= 1) return cleanClosedMesh(mesh, opts);
+      const parts = mesh.groups.map((g) => ({ g, r: cleanClosedMesh(submesh(mesh, g.start, g.count), opts) }));
+      const sum = (k: keyof CleanClosedReport) => parts.reduce((a, p) => a + p.r.report[k], 0);
+      return {
+        mesh: concatMeshes(parts.map((p) => ({ mesh: p.r.mesh, group: { ...p.g } }))),
+        report: {
+          degenerateRemoved: sum('degenerateRemoved'),
+          coincidentRemoved: sum('coincidentRemoved'),
+          componentsRemoved: sum('componentsRemoved'),
+          componentsKept: sum('componentsKept'),
+        },
+      };
+    });
     steps.push({
       step: 'clean',
       ...(structure ? { structure } : {}),
-      options: { ...opts, orient: true },
+      options: { ...opts, removeDegenerate: true, removeCoincident: true },
       seconds: s,
       result: { ...res.report },
     });
@@ -501,7 +516,11 @@ export async function buildModel(
       const crop = cropArray(mask, grid, box);
       const [acc, s] = await timed(() => {
         try {
-          return meshAccuracy(p.mesh, crop.data, crop.grid, { referenceMesh: p.raw, ...run });
+          return modelAccuracy(p.mesh, crop.data, crop.grid, {
+            referenceMesh: p.raw,
+            maxSamples: o.accuracySamples,
+            ...run,
+          });
         } catch (e) {
           if (e instanceof S2SError && e.code !== 'ABORTED') return e;
           throw e;
@@ -514,9 +533,13 @@ export async function buildModel(
       steps.push({
         step: 'accuracy',
         structure: seg.name,
-        options: { voxelizeOn: 'segmentation grid', distance: 'mesh <-> mask voxel-face surface, exact' },
+        options: {
+          dice: 'final mesh voxelized on the segmentation grid',
+          distance: 'mesh vertices <-> voxel-face surface of the mask, exact point-to-surface',
+          maxSamples: o.accuracySamples,
+        },
         seconds: s,
-        result: { samples: acc.distance.samples },
+        result: { samples: acc.distance.samples, exhaustive: acc.exhaustive },
       });
       accuracy.push({
         value: seg.value,

@@ -12,11 +12,13 @@
  *    a pair with opposite winding entirely (it encloses nothing), same-winding copies but one;
  * 2. non-manifold edges where two sheets touch (an edge used by 4 triangles, each sheet properly
  *    closed) are cut by vertex splitting: the triangles around every vertex are grouped into fans
- *    joined across manifold edges only, and each extra fan gets its own copy of the vertex. The
- *    geometry is unchanged; the topology becomes a closed 2-manifold whose sheets touch;
- * 3. each connected piece of the INPUT that still owns a bad edge is put back undecimated (its
- *    original triangles; pieces share no vertices), mapped through exact vertex positions (the
- *    simplifier only moves vertices onto existing ones).
+ *    joined across manifold edges only, and each extra fan gets its own copy of the vertex, moved
+ *    1 micrometre into its own solid so the sheets no longer touch (also after welding by position,
+ *    as STL readers do);
+ * 3. the connected pieces of the INPUT that still own a bad edge are simplified again on their
+ *    own with the defects and two rings of vertices around them locked (then steps 1-2 again);
+ * 4. if that is still not closed, those pieces are put back undecimated (their original
+ *    triangles; pieces share no vertices).
  *
  * For meshes with several groups (multi-label nets, whose shared interfaces are non-manifold by
  * design) it is plain `decimate` (mesh/decimate.ts), which keeps the interfaces shared.
@@ -26,6 +28,7 @@ import { MeshoptSimplifier } from 'meshoptimizer/simplifier';
 import { DECIMATE_DEFAULTS, type DecimateOptions, decimate } from '../mesh/decimate.js';
 import { buildEdgeTable, checkMesh, triangleComponents, UnionFind } from '../mesh/topology.js';
 import { weld } from '../mesh/weld.js';
+import { compactMesh, removeCoincidentTriangles } from './clean-closed.js';
 
 export interface DecimateClosedOptions extends DecimateOptions {}
 
@@ -39,7 +42,9 @@ export interface DecimateClosedResult {
   readonly coincidentRemoved: number;
   /** Vertex copies made to cut non-manifold edges (step 2). */
   readonly verticesSplit: number;
-  /** Input pieces put back undecimated because decimating them broke their surface (step 3). */
+  /** Input pieces simplified again with their defects locked (step 3). */
+  readonly piecesResimplified: number;
+  /** Input pieces put back undecimated because even that broke their surface (step 4). */
   readonly piecesRestored: number;
   readonly trianglesRestored: number;
 }
@@ -82,7 +87,8 @@ async function simplifyIndexed(
   const mesh = hasCoincidentVertices(input.positions) ? weld(input) : input;
   const ratio = options.targetRatio ?? (options.maxErrorMm === undefined ? DECIMATE_DEFAULTS.targetRatio : 0);
   check(ratio >= 0 && ratio <= 1, `targetRatio must be in (0, 1], got ${ratio}`, 'e.g. 0.1 keeps 10% of the triangles');
-  if (options.maxErrorMm !== undefined) check(options.maxErrorMm >= 0, `maxErrorMm must be >= 0, got ${options.maxErrorMm}`);
+  if (options.maxErrorMm !== undefined)
+    check(options.maxErrorMm >= 0, `maxErrorMm must be >= 0, got ${options.maxErrorMm}`);
   if (!MeshoptSimplifier.supported) {
     throw new S2SError('NOT_IMPLEMENTED', 'this JavaScript runtime cannot run the meshoptimizer WebAssembly module', {
       hint: 'use Node 20+ or a current browser',
@@ -131,67 +137,13 @@ function hasCoincidentVertices(positions: Float32Array): boolean {
   return false;
 }
 
-/** Removes coincident triangles: opposite-winding pairs entirely, same-winding copies but the first. */
-export function removeCoincidentTriangles(mesh: Mesh): { mesh: Mesh; removed: number } {
-  const I = mesh.indices;
-  const nv = mesh.positions.length / 3;
-  const E = buildEdgeTable(I, nv);
-  const nt = I.length / 3;
-  const drop = new Uint8Array(nt);
-  const sameSet = (t: number, u: number) => {
-    const a = I[3 * t]!;
-    const b = I[3 * t + 1]!;
-    const c = I[3 * t + 2]!;
-    const x = I[3 * u]!;
-    const y = I[3 * u + 1]!;
-    const z = I[3 * u + 2]!;
-    return (x === a || x === b || x === c) && (y === a || y === b || y === c) && (z === a || z === b || z === c);
-  };
-  const sameWinding = (t: number, u: number) => {
-    // u is a rotation of t
-    for (let r = 0; r < 3; r++) {
-      if (I[3 * u] === I[3 * t + r] && I[3 * u + 1] === I[3 * t + ((r + 1) % 3)]) return true;
-    }
-    return false;
-  };
-  for (let e = 0; e < E.count; e++) {
-    const f = E.first[e]!;
-    const n = E.first[e + 1]! - f;
-    if (n <= 2 && !(n === 2 && E.heFwd[f] === E.heFwd[f + 1])) continue;
-    for (let h = f; h < f + n; h++) {
-      const t = E.heTri[h]!;
-      if (drop[t]) continue;
-      for (let g = h + 1; g < f + n; g++) {
-        const u = E.heTri[g]!;
-        if (drop[u] || u === t || !sameSet(t, u)) continue;
-        if (sameWinding(t, u)) drop[u] = 1;
-        else {
-          drop[t] = 1;
-          drop[u] = 1;
-          break;
-        }
-      }
-    }
-  }
-  let removed = 0;
-  for (let t = 0; t < nt; t++) removed += drop[t]!;
-  if (removed === 0) return { mesh, removed };
-  const indices = new Uint32Array(3 * (nt - removed));
-  let o = 0;
-  for (let t = 0; t < nt; t++) {
-    if (drop[t]) continue;
-    indices[o++] = I[3 * t]!;
-    indices[o++] = I[3 * t + 1]!;
-    indices[o++] = I[3 * t + 2]!;
-  }
-  const groups = mesh.groups?.length === 1 ? [{ ...mesh.groups[0]!, start: 0, count: indices.length / 3 }] : undefined;
-  return { mesh: { ...mesh, indices, ...(groups ? { groups } : {}) }, removed };
-}
+/** How far (mm) a vertex copy made by splitNonManifold moves into its own solid. */
+export const SPLIT_OFFSET_MM = 1e-3;
 
 /**
  * Cuts non-manifold edges and vertices by vertex splitting: the corners of the triangles around
  * each vertex are joined across manifold edges (2 triangles, opposite directions) only; every fan
- * but the first gets a new copy of the vertex (same position and colour).
+ * but the first gets a new copy of the vertex (same colour, moved SPLIT_OFFSET_MM into its own solid).
  */
 export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from: number[] } {
   const I = mesh.indices;
@@ -200,13 +152,44 @@ export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from:
   const E = buildEdgeTable(I, nv);
   const corner = (t: number, v: number) => (I[3 * t] === v ? 3 * t : I[3 * t + 1] === v ? 3 * t + 1 : 3 * t + 2);
   const uf = new UnionFind(3 * nt);
+  const join = (t: number, u: number, a: number, b: number) => {
+    uf.union(corner(t, a), corner(u, a));
+    uf.union(corner(t, b), corner(u, b));
+  };
+  const nonManifold: number[] = [];
   for (let e = 0; e < E.count; e++) {
     const f = E.first[e]!;
-    if (E.first[e + 1]! - f !== 2 || E.heFwd[f] === E.heFwd[f + 1]) continue;
-    const t = E.heTri[f]!;
-    const u = E.heTri[f + 1]!;
-    uf.union(corner(t, E.a[e]!), corner(u, E.a[e]!));
-    uf.union(corner(t, E.b[e]!), corner(u, E.b[e]!));
+    const n = E.first[e + 1]! - f;
+    if (n === 2) {
+      if (E.heFwd[f] !== E.heFwd[f + 1]) join(E.heTri[f]!, E.heTri[f + 1]!, E.a[e]!, E.b[e]!);
+    } else if (n > 2) nonManifold.push(e);
+  }
+  // On an edge shared by several sheets, pair a triangle with an opposite-direction one of the
+  // SAME sheet: one whose corner at either end vertex is already in the same fan. Joining them
+  // can connect fans further along a chain of such edges, so repeat until nothing changes.
+  const paired = new Uint8Array(E.heTri.length);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of nonManifold) {
+      const f = E.first[e]!;
+      const n = E.first[e + 1]! - f;
+      const a = E.a[e]!;
+      const b = E.b[e]!;
+      for (let h = f; h < f + n; h++) {
+        if (paired[h]) continue;
+        const t = E.heTri[h]!;
+        for (let g = f; g < f + n; g++) {
+          if (g === h || paired[g] || E.heFwd[g] === E.heFwd[h]) continue;
+          const u = E.heTri[g]!;
+          if (uf.find(corner(t, a)) === uf.find(corner(u, a)) || uf.find(corner(t, b)) === uf.find(corner(u, b))) {
+            join(t, u, a, b);
+            paired[h] = paired[g] = 1;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
   }
   // first fan root seen for each vertex keeps it; other roots get new vertices
   const owner = new Int32Array(nv).fill(-1);
@@ -234,8 +217,32 @@ export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from:
   positions.set(mesh.positions);
   const colors = mesh.colors ? new Uint8Array(3 * (nv + extra.length)) : undefined;
   if (colors && mesh.colors) colors.set(mesh.colors);
+  // each copy moves SPLIT_OFFSET_MM into its own solid (against its fan's normal), so the sheets
+  // no longer touch: a reader that welds by position (STL) sees the same closed 2-manifold
+  const normal = new Float64Array(3 * extra.length);
+  const P = mesh.positions;
+  for (let c = 0; c < indices.length; c++) {
+    const w = indices[c]!;
+    if (w < nv) continue;
+    const t = c - (c % 3);
+    const a = 3 * I[t]!;
+    const b = 3 * I[t + 1]!;
+    const d = 3 * I[t + 2]!;
+    const ux = P[b]! - P[a]!;
+    const uy = P[b + 1]! - P[a + 1]!;
+    const uz = P[b + 2]! - P[a + 2]!;
+    const vx = P[d]! - P[a]!;
+    const vy = P[d + 1]! - P[a + 1]!;
+    const vz = P[d + 2]! - P[a + 2]!;
+    const o = 3 * (w - nv);
+    normal[o]! += uy * vz - uz * vy;
+    normal[o + 1]! += uz * vx - ux * vz;
+    normal[o + 2]! += ux * vy - uy * vx;
+  }
   extra.forEach((v, n) => {
-    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * (nv + n));
+    const l = Math.hypot(normal[3 * n]!, normal[3 * n + 1]!, normal[3 * n + 2]!);
+    const s = l > 0 ? SPLIT_OFFSET_MM / l : 0;
+    for (let r = 0; r < 3; r++) positions[3 * (nv + n) + r] = P[3 * v + r]! - s * normal[3 * n + r]!;
     if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * (nv + n));
   });
   const { normals: _n, ...rest } = mesh;
@@ -248,11 +255,26 @@ export async function decimateKeepingClosed(
 ): Promise<DecimateClosedResult> {
   if (mesh.groups && mesh.groups.length > 1) {
     const plain = await decimate(mesh, options);
-    return { ...plain, coincidentRemoved: 0, verticesSplit: 0, piecesRestored: 0, trianglesRestored: 0 };
+    return {
+      ...plain,
+      coincidentRemoved: 0,
+      verticesSplit: 0,
+      piecesResimplified: 0,
+      piecesRestored: 0,
+      trianglesRestored: 0,
+    };
   }
   const res = await simplifyIndexed(mesh, options);
-  const none = { mesh: res.mesh, errorMm: res.errorMm, coincidentRemoved: 0, verticesSplit: 0, piecesRestored: 0, trianglesRestored: 0 };
-  if (!badVertices(res.mesh).includes(1)) return { ...none, mesh: compact(res.mesh) };
+  const none = {
+    mesh: res.mesh,
+    errorMm: res.errorMm,
+    coincidentRemoved: 0,
+    verticesSplit: 0,
+    piecesResimplified: 0,
+    piecesRestored: 0,
+    trianglesRestored: 0,
+  };
+  if (!badVertices(res.mesh).includes(1)) return { ...none, mesh: compactMesh(res.mesh) };
   const step1 = removeCoincidentTriangles(res.mesh);
   let bad = badVertices(step1.mesh);
   let out = step1.mesh;
@@ -269,10 +291,11 @@ export async function decimateKeepingClosed(
     errorMm: res.errorMm,
     coincidentRemoved: step1.removed,
     verticesSplit: added,
+    piecesResimplified: 0,
     piecesRestored: 0,
     trianglesRestored: 0,
   };
-  if (!bad.includes(1)) return { ...fixed, mesh: compact(out) };
+  if (!bad.includes(1)) return { ...fixed, mesh: compactMesh(out) };
 
   // pieces of the input (the welded input when it had to be welded: the output indexes that)
   const src = res.source;
@@ -289,7 +312,7 @@ export async function decimateKeepingClosed(
   const broken = new Uint8Array(count);
   for (let v = 0; v < nvOut; v++) if (bad[v]) broken[outComp[v]!] = 1;
 
-  // decimated triangles of intact pieces + original triangles of broken pieces
+  // decimated triangles of intact pieces
   const keepOut: number[] = [];
   const O = out.indices;
   for (let t = 0; t < O.length; t += 3) if (!broken[outComp[O[t]!]!]) keepOut.push(t);
@@ -298,9 +321,57 @@ export async function decimateKeepingClosed(
   let pieces = 0;
   for (let c = 0; c < count; c++) pieces += broken[c]!;
 
+  // broken pieces: simplified again on their own with the defects and 2 rings around them locked;
+  // if that is still not closed, their original triangles
+  const lock = new Uint8Array(nv);
+  for (let v = 0; v < nvOut; v++) if (bad[v]) lock[v < nv ? v : splitFrom[v - nv]!] = 1;
+  for (let ring = 0; ring < 2; ring++) {
+    const next = lock.slice();
+    for (const t of restore) {
+      const a = src.indices[t]!;
+      const b = src.indices[t + 1]!;
+      const c = src.indices[t + 2]!;
+      if (lock[a] || lock[b] || lock[c]) next[a] = next[b] = next[c] = 1;
+    }
+    lock.set(next);
+  }
+  const pieceIdx = new Uint32Array(restore.length * 3);
+  restore.forEach((t, n) => {
+    pieceIdx.set(src.indices.subarray(t, t + 3), 3 * n);
+  });
+  const flags: ('LockBorder' | 'ErrorAbsolute')[] = ['ErrorAbsolute'];
+  if (options.lockBorder ?? DECIMATE_DEFAULTS.lockBorder) flags.push('LockBorder');
+  const ratio = options.targetRatio ?? (options.maxErrorMm === undefined ? DECIMATE_DEFAULTS.targetRatio : 0);
+  const [again, err2] = MeshoptSimplifier.simplifyWithAttributes(
+    pieceIdx,
+    src.positions,
+    3,
+    new Float32Array(0),
+    0,
+    [],
+    lock,
+    Math.floor(restore.length * ratio) * 3,
+    options.maxErrorMm ?? 1e30,
+    flags,
+  );
+  let second: Mesh = removeCoincidentTriangles({ ...src, indices: again }).mesh;
+  if (badVertices(second).includes(1)) second = splitNonManifold(second).mesh;
+  let secondTris: number[];
+  let restoredTriangles = 0;
+  let restoredPieces = 0;
+  if (!badVertices(second).includes(1)) {
+    secondTris = Array.from({ length: second.indices.length / 3 }, (_, n) => 3 * n);
+  } else {
+    second = src;
+    secondTris = restore;
+    restoredTriangles = restore.length;
+    restoredPieces = pieces;
+  }
+
   const remapOut = new Int32Array(nvOut).fill(-1);
-  const remapIn = new Int32Array(nv).fill(-1);
-  const indices = new Uint32Array(3 * (keepOut.length + restore.length));
+  const nvSecond = second.positions.length / 3;
+  const remapIn = new Int32Array(nvSecond).fill(-1);
+  const indices = new Uint32Array(3 * (keepOut.length + secondTris.length));
   let used = 0;
   let o = 0;
   for (const t of keepOut) {
@@ -310,15 +381,15 @@ export async function decimateKeepingClosed(
       indices[o++] = remapOut[v]!;
     }
   }
-  for (const t of restore) {
+  for (const t of secondTris) {
     for (let m = 0; m < 3; m++) {
-      const v = src.indices[t + m]!;
+      const v = second.indices[t + m]!;
       if (remapIn[v]! < 0) remapIn[v] = used++;
       indices[o++] = remapIn[v]!;
     }
   }
   const positions = new Float32Array(3 * used);
-  const hasColors = out.colors !== undefined && src.colors !== undefined;
+  const hasColors = out.colors !== undefined && second.colors !== undefined;
   const colors = hasColors ? new Uint8Array(3 * used) : undefined;
   for (let v = 0; v < nvOut; v++) {
     const r = remapOut[v]!;
@@ -326,42 +397,20 @@ export async function decimateKeepingClosed(
     positions.set(out.positions.subarray(3 * v, 3 * v + 3), 3 * r);
     if (colors) colors.set(out.colors!.subarray(3 * v, 3 * v + 3), 3 * r);
   }
-  for (let v = 0; v < nv; v++) {
+  for (let v = 0; v < nvSecond; v++) {
     const r = remapIn[v]!;
     if (r < 0) continue;
-    positions.set(src.positions.subarray(3 * v, 3 * v + 3), 3 * r);
-    if (colors) colors.set(src.colors!.subarray(3 * v, 3 * v + 3), 3 * r);
+    positions.set(second.positions.subarray(3 * v, 3 * v + 3), 3 * r);
+    if (colors) colors.set(second.colors!.subarray(3 * v, 3 * v + 3), 3 * r);
   }
   const ntri = indices.length / 3;
   const groups = src.groups?.length === 1 ? [{ ...src.groups[0]!, start: 0, count: ntri }] : undefined;
   return {
     ...fixed,
     mesh: { positions, indices, ...(colors ? { colors } : {}), ...(groups ? { groups } : {}) },
-    piecesRestored: pieces,
-    trianglesRestored: restore.length,
+    errorMm: Math.max(res.errorMm, restoredPieces > 0 ? 0 : err2),
+    piecesResimplified: pieces,
+    piecesRestored: restoredPieces,
+    trianglesRestored: restoredTriangles,
   };
-}
-
-/** Drops vertices no triangle uses. */
-function compact(mesh: Mesh): Mesh {
-  const nv = mesh.positions.length / 3;
-  const I = mesh.indices;
-  const remap = new Int32Array(nv).fill(-1);
-  const indices = new Uint32Array(I.length);
-  let used = 0;
-  for (let n = 0; n < I.length; n++) {
-    const v = I[n]!;
-    if (remap[v]! < 0) remap[v] = used++;
-    indices[n] = remap[v]!;
-  }
-  if (used === nv) return { ...mesh, indices };
-  const positions = new Float32Array(3 * used);
-  const colors = mesh.colors ? new Uint8Array(3 * used) : undefined;
-  for (let v = 0; v < nv; v++) {
-    const r = remap[v]!;
-    if (r < 0) continue;
-    positions.set(mesh.positions.subarray(3 * v, 3 * v + 3), 3 * r);
-    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
-  }
-  return { ...mesh, positions, indices, ...(colors ? { colors } : {}) };
 }

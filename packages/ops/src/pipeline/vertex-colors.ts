@@ -77,9 +77,13 @@ export function sampleAtVertices(mesh: Mesh, volume: Volume, options: VertexColo
   const frame = options.frame ?? VERTEX_COLORS_DEFAULTS.frame;
   check(Number.isFinite(depth) && depth >= 0, `depthMm must be >= 0, got ${depth}`);
   if (volume.components !== 1) {
-    throw new S2SError('INVALID_ARGUMENT', `intensity colours need a grey-scale scan, got ${volume.components} components`, {
-      hint: 'use segment colours for colour images',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `intensity colours need a grey-scale scan, got ${volume.components} components`,
+      {
+        hint: 'use segment colours for colour images',
+      },
+    );
   }
   check(
     Number.isInteger(frame) && frame >= 0 && frame < volume.frames,
@@ -94,7 +98,7 @@ export function sampleAtVertices(mesh: Mesh, volume: Volume, options: VertexColo
   const nv = P.length / 3;
   const out = new Float64Array(nv);
   const report = progressReporter('colouring vertices', nv, options);
-  const clampIdx = (x: number, n: number) => (x < 0 ? 0 : x > n - 1 ? n - 1 : x);
+  const clampIdx = (x: number, n: number) => Math.min(n - 1, Math.max(0, x));
   for (let v = 0; v < nv; v++) {
     if ((v & 0xffff) === 0) report(v);
     let x = P[3 * v]!;

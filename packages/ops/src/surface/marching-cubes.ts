@@ -6,11 +6,17 @@
  * - Inside means value >= isoValue (as VTK). Normals (counter-clockwise winding) point from inside
  *   to outside, i.e. towards lower values; the winding is flipped on left-handed grids so the
  *   signed volume of a closed surface is always positive.
- * - Speed: one pass over the volume, two planes at a time (converted to Float32 once); a
- *   two-plane edge cache makes every vertex computed once and shared (welded by construction).
- *   Empty and full cubes are skipped from a per-row 4-bit column code, flying-edges style.
+ * - Speed (flying-edges style, one thread): each x-row of the volume is classified once by
+ *   scanning in from both ends to its first and last inside/outside change, so a row of cubes
+ *   is visited only over the x-range where one of its four rows changes (rows and slabs far from
+ *   the iso-value, most of a CT, are skipped after one read). Cube cases are computed straight
+ *   from the input typed array (no plane copies) unless a mask or closeBoundary needs padded
+ *   planes. A two-plane edge cache makes every vertex computed once and shared (welded by
+ *   construction); cache slots are validated by vertex id instead of being cleared per slab.
+ *   The output (vertex and triangle order included) is that of a plain z-y-x cube sweep.
  * - World space: vertices go from continuous voxel index to LPS through ONE affine
- *   (`lpsFromIjkMatrix`), applied once per vertex.
+ *   (`lpsFromIjkMatrix`), applied once per vertex. Interpolation uses the values rounded to
+ *   float32 (as the planes of earlier versions stored them), inside/outside the exact values.
  * - Border: like VTK, a surface that reaches the edge of the volume (or ROI) is left open there.
  *   With `closeBoundary` the volume is treated as surrounded by `outsideValue`, which caps it.
  */
@@ -23,9 +29,9 @@ import {
   S2SError,
   type Vec3,
   type Volume,
+  type VoxelArray,
   valueRange,
 } from '@slice2solid/core';
-import { FloatBuf, IndexBuf } from './buffers.js';
 import { cornerOffset, MC_EDGES, MC_TABLE } from './mc-table.js';
 
 export interface MarchingCubesOptions extends RunOptions {
@@ -50,12 +56,6 @@ export const MARCHING_CUBES_DEFAULTS = {
   closeBoundary: false,
   frame: 0,
 } as const;
-
-/** Edge cache sections: x-edges plane dz=0 / 1, y-edges dz=0 / 1, z-edges. */
-const EDGE_SECTION = MC_EDGES.map((E) => {
-  const [, , dz] = cornerOffset(E.c0);
-  return E.axis === 0 ? dz : E.axis === 1 ? 2 + dz : 4;
-});
 
 export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Mesh {
   const { grid } = volume;
@@ -104,8 +104,11 @@ export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Me
     }
   }
   const close = options.closeBoundary ?? MARCHING_CUBES_DEFAULTS.closeBoundary;
+  // the outside value is only ever read for padding and masked-out voxels: skip the full pass
+  // over the data that its default needs when there are neither
+  const padded = close || mask !== undefined;
   let outside = options.outsideValue;
-  if (outside === undefined) outside = Math.min(valueRange(data)[0], iso - 1);
+  if (outside === undefined) outside = padded ? Math.min(valueRange(data)[0], iso - 1) : iso - 1;
   check(outside < iso, `outsideValue (${outside}) must be below the isoValue (${iso})`);
   const pad = close ? 1 : 0;
   const NX = hi[0]! - lo[0]! + 1 + 2 * pad;
@@ -115,54 +118,262 @@ export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Me
   const oy = lo[1]! - pad;
   const oz = lo[2]! - pad;
   const M = lpsFromIjkMatrix(grid);
-  const flip = det3(M) < 0;
-  const positions = new FloatBuf(1 << 16);
-  const indices = new IndexBuf(1 << 17);
-  if (NX < 2 || NY < 2 || NZ < 2) return { positions: positions.result(), indices: indices.result() };
+  const report = progressReporter('marching cubes', NZ - 1, options);
+  if (NX < 2 || NY < 2 || NZ < 2) return { positions: new Float32Array(0), indices: new Uint32Array(0) };
 
+  let src: VoxelArray | Float64Array;
+  let stride: number;
+  let planeStart: (lz: number) => number;
+  if (!padded) {
+    // fast path: read the volume itself (ox, oy, oz = the ROI's low corner)
+    src = data;
+    stride = nx;
+    planeStart = (lz) => ((lz + oz) * ny + oy) * nx + ox;
+  } else {
+    // two padded planes of exact values (mask applied), alternating by plane parity
+    const planes = new Float64Array(2 * NX * NY);
+    const out = outside;
+    src = planes;
+    stride = NX;
+    planeStart = (lz) => {
+      const base = (lz & 1) * NX * NY;
+      const k = lz + oz;
+      planes.fill(out, base, base + NX * NY);
+      if (k < lo[2]! || k > hi[2]!) return base;
+      for (let j = lo[1]!; j <= hi[1]!; j++) {
+        const s = (k * ny + j) * nx;
+        const d = base + (j - oy) * NX - ox;
+        for (let i = lo[0]!; i <= hi[0]!; i++) {
+          let v = data[s + i]!;
+          if (mask && mask[s + i] === 0) v = Math.min(v, out);
+          planes[d + i] = v;
+        }
+      }
+      return base;
+    };
+  }
+  return march(src, stride, planeStart, NX, NY, NZ, ox, oy, oz, iso, M, det3(M) < 0, report);
+}
+
+/** Per-edge constants of the cube (flat, from MC_EDGES): corner rows, x offsets, cache section. */
+const E_ROW0 = new Int8Array(12); // row (dy + 2 dz) of corner c0 among the 4 rows of a cube row
+const E_DX0 = new Int8Array(12);
+const E_ROW1 = new Int8Array(12);
+const E_DX1 = new Int8Array(12);
+const E_AXIS = new Int8Array(12);
+const E_DX = new Int8Array(12); // offsets of the lower corner c0
+const E_DY = new Int8Array(12);
+const E_DZ = new Int8Array(12);
+/** Cache section: 0 x-edges of the lower plane, 1 of the upper, 2/3 y-edges likewise, 4 z-edges. */
+const E_SEC = new Int8Array(12);
+for (let e = 0; e < 12; e++) {
+  const E = MC_EDGES[e]!;
+  const [dx, dy, dz] = cornerOffset(E.c0);
+  const [dx1, dy1, dz1] = cornerOffset(E.c1);
+  E_ROW0[e] = dy + 2 * dz;
+  E_DX0[e] = dx;
+  E_ROW1[e] = dy1 + 2 * dz1;
+  E_DX1[e] = dx1;
+  E_AXIS[e] = E.axis;
+  E_DX[e] = dx;
+  E_DY[e] = dy;
+  E_DZ[e] = dz;
+  E_SEC[e] = E.axis === 0 ? dz : E.axis === 1 ? 2 + dz : 4;
+}
+
+/**
+ * Per case: its distinct edges in order of first use by its triangles (C_EDGE[C_ESTART[cs] ..
+ * C_ESTART[cs + 1])), and its triangles as indices into that list (C_TRI[C_TSTART[cs] ..]).
+ * Resolving the edges in that order creates the vertices in the same order as walking the
+ * triangles' corners would.
+ */
+const C_ESTART = new Uint16Array(257);
+const C_TSTART = new Uint16Array(257);
+const { C_EDGE, C_TRI, MAX_EDGES, MAX_TRI_IDX } = (() => {
+  const edges: number[] = [];
+  const tris: number[] = [];
+  let maxE = 0;
+  let maxT = 0;
+  for (let cs = 0; cs < 256; cs++) {
+    C_ESTART[cs] = edges.length;
+    C_TSTART[cs] = tris.length;
+    const local: number[] = [];
+    for (let t = MC_TABLE.start[cs]!; t < MC_TABLE.start[cs + 1]!; t++) {
+      const e = MC_TABLE.tri[t]!;
+      let k = local.indexOf(e);
+      if (k < 0) k = local.push(e) - 1;
+      tris.push(k);
+    }
+    edges.push(...local);
+    maxE = Math.max(maxE, local.length);
+    maxT = Math.max(maxT, MC_TABLE.start[cs + 1]! - MC_TABLE.start[cs]!);
+  }
+  C_ESTART[256] = edges.length;
+  C_TSTART[256] = tris.length;
+  return { C_EDGE: Uint8Array.from(edges), C_TRI: Uint8Array.from(tris), MAX_EDGES: maxE, MAX_TRI_IDX: maxT };
+})();
+
+/** Output is written in fixed-size chunks and packed once at the end (no growth copies). */
+const CHUNK = 3 << 18;
+
+/**
+ * The sweep. Plane lz of the (local, possibly padded) grid starts at src[planeStart(lz)], rows
+ * `stride` apart; planeStart is called once per plane, in increasing order.
+ */
+function march(
+  src: VoxelArray | Float64Array,
+  stride: number,
+  planeStart: (lz: number) => number,
+  NX: number,
+  NY: number,
+  NZ: number,
+  ox: number,
+  oy: number,
+  oz: number,
+  iso: number,
+  M: ArrayLike<number>,
+  flip: boolean,
+  report: (done: number) => void,
+): Mesh {
   const planeSize = NX * NY;
-  let valA = new Float32Array(planeSize);
-  let valB = new Float32Array(planeSize);
-  let bitA = new Uint8Array(planeSize);
-  let bitB = new Uint8Array(planeSize);
-  const fillPlane = (lz: number, vals: Float32Array, bits: Uint8Array): void => {
-    const k = lz + oz;
-    vals.fill(outside);
-    bits.fill(0);
-    if (k < lo[2]! || k > hi[2]!) return;
-    for (let j = lo[1]!; j <= hi[1]!; j++) {
-      const src = (k * ny + j) * nx;
-      const dst = (j - oy) * NX - ox;
-      for (let i = lo[0]!; i <= hi[0]!; i++) {
-        let v = data[src + i]!;
-        if (mask && mask[src + i] === 0) v = Math.min(v, outside);
-        vals[dst + i] = v;
-        bits[dst + i] = v >= iso ? 1 : 0;
+  // For integer voxels v >= iso <=> v >= ceil(iso): an integer compare in the scans.
+  const isoC = src instanceof Float32Array || src instanceof Float64Array ? iso : Math.ceil(iso);
+  // Row classification, per plane parity p and row ly (index p * NY + ly): L = first cube index
+  // that can hold surface as far as this row goes (first inside/outside change - 1; NX - 1 when
+  // the row is constant), R = last one (last change; -1), S0 / S1 = inside bit at the first /
+  // last voxel; and the row's inside bits, packed 32 to an int (W words, the last one spare so
+  // that x + 1 can always be read).
+  const W = (NX >> 5) + 1;
+  const rowL = new Int32Array(2 * NY);
+  const rowR = new Int32Array(2 * NY);
+  const rowS0 = new Uint8Array(2 * NY);
+  const rowS1 = new Uint8Array(2 * NY);
+  const bits = new Int32Array(2 * NY * W);
+  const pStart = new Int32Array(2);
+  const last = NX - 1;
+  // Small integer voxels: v >= isoC <=> (isoC - 1 - v) < 0, exact in int32, so eight voxels are
+  // tested with one sign check (the scans are most of the work on a CT far from the iso-value).
+  const small =
+    (src instanceof Int16Array ||
+      src instanceof Uint16Array ||
+      src instanceof Uint8Array ||
+      src instanceof Int8Array) &&
+    Math.abs(isoC) < 2 ** 30;
+  const c1 = isoC - 1;
+  const classify = (lz: number): void => {
+    const p = lz & 1;
+    const base = planeStart(lz);
+    pStart[p] = base;
+    for (let ly = 0; ly < NY; ly++) {
+      const o = base + ly * stride;
+      const r = p * NY + ly;
+      const rb = r * W;
+      // scan in from the left to the first change
+      let a = 1;
+      let s0 = 0;
+      if (src[o]! >= isoC) {
+        while (a < NX && src[o + a]! >= isoC) a++;
+        s0 = 1;
+      } else {
+        if (small) {
+          while (
+            a + 8 <= NX &&
+            ((c1 - src[o + a]!) |
+              (c1 - src[o + a + 1]!) |
+              (c1 - src[o + a + 2]!) |
+              (c1 - src[o + a + 3]!) |
+              (c1 - src[o + a + 4]!) |
+              (c1 - src[o + a + 5]!) |
+              (c1 - src[o + a + 6]!) |
+              (c1 - src[o + a + 7]!)) >=
+              0
+          ) {
+            a += 8;
+          }
+        }
+        while (a < NX && !(src[o + a]! >= isoC)) a++;
+      }
+      rowS0[r] = s0;
+      if (a === NX) {
+        rowL[r] = last;
+        rowR[r] = -1;
+        rowS1[r] = s0;
+        bits.fill(-s0, rb, rb + W);
+        continue;
+      }
+      // ... and from the right to the last change (there is one: a < NX)
+      let b = last - 1;
+      let s1 = 0;
+      if (src[o + last]! >= isoC) {
+        while (src[o + b]! >= isoC) b--;
+        s1 = 1;
+      } else {
+        if (small) {
+          while (
+            b >= 7 &&
+            ((c1 - src[o + b]!) |
+              (c1 - src[o + b - 1]!) |
+              (c1 - src[o + b - 2]!) |
+              (c1 - src[o + b - 3]!) |
+              (c1 - src[o + b - 4]!) |
+              (c1 - src[o + b - 5]!) |
+              (c1 - src[o + b - 6]!) |
+              (c1 - src[o + b - 7]!)) >=
+              0
+          ) {
+            b -= 8;
+          }
+        }
+        while (!(src[o + b]! >= isoC)) b--;
+      }
+      const L = a - 1;
+      rowL[r] = L;
+      rowR[r] = b;
+      rowS1[r] = s1;
+      // bits: S0 up to L, S1 after b, the data in between
+      for (let wi = 0; wi < W; wi++) {
+        const lo = wi << 5;
+        let word: number;
+        if (lo + 31 <= L) word = -s0;
+        else if (lo > b) word = -s1;
+        else {
+          const n0 = L - lo + 1; // voxels of this word at x <= L
+          const sb = b + 1 - lo; // first bit after b
+          word = 0;
+          if (s0 && n0 > 0) word |= (1 << n0) - 1;
+          if (s1 && sb < 32) word |= -1 << sb;
+          const xe = Math.min(lo + 31, b);
+          let x = Math.max(lo, L + 1);
+          if (small) {
+            for (; x <= xe; x++) word |= ((c1 - src[o + x]!) >>> 31) << (x - lo);
+          } else {
+            for (; x <= xe; x++) if (src[o + x]! >= isoC) word |= 1 << (x - lo);
+          }
+        }
+        bits[rb + wi] = word;
       }
     }
   };
 
-  // edge cache: 5 sections of a plane each; -1 = no vertex yet
+  // Edge cache: sections [x-edges plane parity 0, parity 1, y-edges parity 0, parity 1, z-edges].
+  // An entry is valid when its vertex id is >= the first id of the slab that could have written
+  // it (older entries are stale), so nothing is ever cleared.
   const cache = new Int32Array(5 * planeSize).fill(-1);
-  const eSec = new Int32Array(12);
-  const eOff = new Int32Array(12);
-  const cOff = new Int32Array(8);
-  const cDz = new Uint8Array(8);
-  for (let c = 0; c < 8; c++) {
-    const [dx, dy, dz] = cornerOffset(c);
-    cOff[c] = dy * NX + dx;
-    cDz[c] = dz;
-  }
-  for (let e = 0; e < 12; e++) {
-    eSec[e] = EDGE_SECTION[e]! * planeSize;
-    eOff[e] = cOff[MC_EDGES[e]!.c0]!;
-  }
-  const eC0 = MC_EDGES.map((E) => E.c0);
-  const eC1 = MC_EDGES.map((E) => E.c1);
-  const eAxis = MC_EDGES.map((E) => E.axis);
-  const eD = MC_EDGES.map((E) => cornerOffset(E.c0));
-  const { start, tri } = MC_TABLE;
-  const q = new Uint8Array(NX);
+  const eSlot = new Int32Array(12); // offset of the edge's lower corner within a plane
+  for (let e = 0; e < 12; e++) eSlot[e] = E_DY[e]! * NX + E_DX[e]!;
+  const eBase = new Int32Array(12); // per slab: cache section start
+  const eMin = new Int32Array(12); // per slab: minimum valid vertex id
+  const rowOff = new Int32Array(4);
+
+  const posChunks: Float32Array[] = [];
+  const posUsed: number[] = [];
+  const idxChunks: Uint32Array[] = [];
+  const idxUsed: number[] = [];
+  let pos = new Float32Array(CHUNK);
+  let idx = new Uint32Array(CHUNK);
+  let np = 0; // floats written to pos
+  let ni = 0;
+  let nvert = 0;
   const m0 = M[0]!;
   const m1 = M[1]!;
   const m2 = M[2]!;
@@ -175,79 +386,168 @@ export function marchingCubes(volume: Volume, options: MarchingCubesOptions): Me
   const m9 = M[9]!;
   const m10 = M[10]!;
   const m11 = M[11]!;
-  const report = progressReporter('marching cubes', NZ - 1, options);
+  const ev = new Int32Array(12); // vertex of each of the current cube's edges
+  const eOff0 = new Int32Array(12); // per cube row: where the edge's corners are in src (x = 0)
+  const eOff1 = new Int32Array(12);
+  const tB = flip ? 2 : 1; // triangle corner order (flipped on left-handed grids)
+  const tC = flip ? 1 : 2;
+  let prevSlabStart = 0;
 
-  fillPlane(0, valA, bitA);
+  classify(0);
   for (let lz = 0; lz < NZ - 1; lz++) {
     report(lz);
-    fillPlane(lz + 1, valB, bitB);
-    if (lz > 0) {
-      // plane lz+1 edges of the previous slab become plane lz edges of this one
-      cache.copyWithin(0, planeSize, 2 * planeSize);
-      cache.copyWithin(2 * planeSize, 3 * planeSize, 4 * planeSize);
-      cache.fill(-1, planeSize, 2 * planeSize);
-      cache.fill(-1, 3 * planeSize, 5 * planeSize);
+    classify(lz + 1);
+    const pa = lz & 1;
+    const pb = pa ^ 1;
+    const slabStart = nvert;
+    for (let e = 0; e < 12; e++) {
+      const s = E_SEC[e]!;
+      const sec = s === 4 ? 4 : s === 0 || s === 1 ? (s === 0 ? pa : pb) : 2 + (s === 2 ? pa : pb);
+      eBase[e] = sec * planeSize + eSlot[e]!;
+      // lower-plane x/y edges may come from the previous slab; the rest only from this one
+      eMin[e] = s === 0 || s === 2 ? prevSlabStart : slabStart;
     }
+    const ra = pa * NY;
+    const rb = pb * NY;
+    const baseA = pStart[pa]!;
+    const baseB = pStart[pb]!;
     const kBase = lz + oz;
     for (let ly = 0; ly < NY - 1; ly++) {
-      const r0 = ly * NX;
-      const r1 = r0 + NX;
-      let any = 0;
-      for (let lx = 0; lx < NX; lx++) {
-        const code = bitA[r0 + lx]! | (bitA[r1 + lx]! << 1) | (bitB[r0 + lx]! << 2) | (bitB[r1 + lx]! << 3);
-        q[lx] = code;
-        any |= code === 0 ? 1 : code === 15 ? 2 : 4;
+      // the x-range of cubes whose four rows are not all on one side of the iso-value
+      const a0 = ra + ly;
+      const b0 = rb + ly;
+      const s0 = rowS0[a0]!;
+      let xL: number;
+      if (rowS0[a0 + 1] === s0 && rowS0[b0] === s0 && rowS0[b0 + 1] === s0) {
+        xL = Math.min(rowL[a0]!, rowL[a0 + 1]!, rowL[b0]!, rowL[b0 + 1]!);
+      } else xL = 0;
+      const s1 = rowS1[a0]!;
+      let xR: number;
+      if (rowS1[a0 + 1] === s1 && rowS1[b0] === s1 && rowS1[b0 + 1] === s1) {
+        xR = Math.max(rowR[a0]!, rowR[a0 + 1]!, rowR[b0]!, rowR[b0 + 1]!);
+      } else xR = NX - 2;
+      if (xL > xR) continue;
+      const o0 = baseA + ly * stride;
+      rowOff[0] = o0;
+      rowOff[1] = o0 + stride;
+      rowOff[2] = baseB + ly * stride;
+      rowOff[3] = rowOff[2]! + stride;
+      for (let e = 0; e < 12; e++) {
+        eOff0[e] = rowOff[E_ROW0[e]!]! + E_DX0[e]!;
+        eOff1[e] = rowOff[E_ROW1[e]!]! + E_DX1[e]!;
       }
-      if (any === 1 || any === 2) continue; // all empty or all full: no surface in this row
-      for (let lx = 0; lx < NX - 1; lx++) {
-        const cs = q[lx]! | (q[lx + 1]! << 4);
-        if (cs === 0 || cs === 255) continue;
-        const base = r0 + lx;
-        const t1 = start[cs + 1]!;
-        for (let t = start[cs]!; t < t1; t += 3) {
-          let a = 0;
-          let b = 0;
-          let c = 0;
-          for (let m = 0; m < 3; m++) {
-            const e = tri[t + m]!;
-            const slot = eSec[e]! + base + eOff[e]!;
+      const r0 = ly * NX;
+      const wA0 = a0 * W;
+      const wA1 = wA0 + W;
+      const wB0 = b0 * W;
+      const wB1 = wB0 + W;
+      const w0 = xL >> 5;
+      const w1 = xR >> 5;
+      for (let wi = w0; wi <= w1; wi++) {
+        // corner bits of columns x (c*) and x + 1 (c*n) for the 32 cubes of this word
+        const cA0 = bits[wA0 + wi]!;
+        const cA1 = bits[wA1 + wi]!;
+        const cB0 = bits[wB0 + wi]!;
+        const cB1 = bits[wB1 + wi]!;
+        const cA0n = (cA0 >>> 1) | (bits[wA0 + wi + 1]! << 31);
+        const cA1n = (cA1 >>> 1) | (bits[wA1 + wi + 1]! << 31);
+        const cB0n = (cB0 >>> 1) | (bits[wB0 + wi + 1]! << 31);
+        const cB1n = (cB1 >>> 1) | (bits[wB1 + wi + 1]! << 31);
+        const and0 = cA0 & cA1 & cB0 & cB1;
+        const or0 = cA0 | cA1 | cB0 | cB1;
+        const and1 = cA0n & cA1n & cB0n & cB1n;
+        const or1 = cA0n | cA1n | cB0n | cB1n;
+        // a cube is empty or full when both its columns are uniform and equal
+        let live = (and0 ^ or0) | (and1 ^ or1) | (and0 ^ and1);
+        if (wi === w0) live &= -1 << (xL & 31);
+        if (wi === w1 && (xR & 31) !== 31) live &= (1 << ((xR & 31) + 1)) - 1;
+        while (live !== 0) {
+          const low = live & -live;
+          live ^= low;
+          const t0 = 31 - Math.clz32(low);
+          const cs =
+            ((cA0 >>> t0) & 1) |
+            (((cA1 >>> t0) & 1) << 1) |
+            (((cB0 >>> t0) & 1) << 2) |
+            (((cB1 >>> t0) & 1) << 3) |
+            (((cA0n >>> t0) & 1) << 4) |
+            (((cA1n >>> t0) & 1) << 5) |
+            (((cB0n >>> t0) & 1) << 6) |
+            (((cB1n >>> t0) & 1) << 7);
+          const lx = (wi << 5) + t0;
+          const base = r0 + lx;
+          if (np + 3 * MAX_EDGES > CHUNK) {
+            posChunks.push(pos);
+            posUsed.push(np);
+            pos = new Float32Array(CHUNK);
+            np = 0;
+          }
+          const q0 = C_ESTART[cs]!;
+          const q1 = C_ESTART[cs + 1]!;
+          for (let q = q0; q < q1; q++) {
+            const e = C_EDGE[q]!;
+            const slot = eBase[e]! + base;
             let vid = cache[slot]!;
-            if (vid < 0) {
-              const c0 = eC0[e]!;
-              const c1 = eC1[e]!;
-              const v0 = (cDz[c0] ? valB : valA)[base + cOff[c0]!]!;
-              const v1 = (cDz[c1] ? valB : valA)[base + cOff[c1]!]!;
+            if (vid < eMin[e]!) {
+              const v0 = Math.fround(src[eOff0[e]! + lx]!);
+              const v1 = Math.fround(src[eOff1[e]! + lx]!);
               const f = (iso - v0) / (v1 - v0);
-              const d = eD[e]!;
-              const dx = d[0];
-              const dy = d[1];
-              const dz = d[2];
-              const axis = eAxis[e]!;
-              const I = lx + ox + dx + (axis === 0 ? f : 0);
-              const J = ly + oy + dy + (axis === 1 ? f : 0);
-              const K = kBase + dz + (axis === 2 ? f : 0);
-              vid = positions.length / 3;
-              positions.push3(
-                m0 * I + m1 * J + m2 * K + m3,
-                m4 * I + m5 * J + m6 * K + m7,
-                m8 * I + m9 * J + m10 * K + m11,
-              );
+              const axis = E_AXIS[e]!;
+              let I = lx + ox + E_DX[e]!;
+              let J = ly + oy + E_DY[e]!;
+              let K = kBase + E_DZ[e]!;
+              if (axis === 0) I += f;
+              else if (axis === 1) J += f;
+              else K += f;
+              pos[np] = m0 * I + m1 * J + m2 * K + m3;
+              pos[np + 1] = m4 * I + m5 * J + m6 * K + m7;
+              pos[np + 2] = m8 * I + m9 * J + m10 * K + m11;
+              np += 3;
+              vid = nvert++;
               cache[slot] = vid;
             }
-            if (m === 0) a = vid;
-            else if (m === 1) b = vid;
-            else c = vid;
+            ev[q - q0] = vid;
           }
-          if (flip) indices.push3(a, c, b);
-          else indices.push3(a, b, c);
+          if (ni + MAX_TRI_IDX > CHUNK) {
+            idxChunks.push(idx);
+            idxUsed.push(ni);
+            idx = new Uint32Array(CHUNK);
+            ni = 0;
+          }
+          const t1 = C_TSTART[cs + 1]!;
+          for (let t = C_TSTART[cs]!; t < t1; t += 3) {
+            idx[ni] = ev[C_TRI[t]!]!;
+            idx[ni + 1] = ev[C_TRI[t + tB]!]!;
+            idx[ni + 2] = ev[C_TRI[t + tC]!]!;
+            ni += 3;
+          }
         }
       }
     }
-    [valA, valB] = [valB, valA];
-    [bitA, bitB] = [bitB, bitA];
+    prevSlabStart = slabStart;
   }
   report(NZ - 1);
-  return { positions: positions.result(), indices: indices.result() };
+  posChunks.push(pos);
+  posUsed.push(np);
+  idxChunks.push(idx);
+  idxUsed.push(ni);
+  return {
+    positions: pack(posChunks, posUsed, new Float32Array(3 * nvert)),
+    indices: pack(idxChunks, idxUsed, new Uint32Array(sum(idxUsed))),
+  };
+}
+
+function sum(a: readonly number[]): number {
+  return a.reduce((s, x) => s + x, 0);
+}
+
+function pack<T extends Float32Array | Uint32Array>(chunks: readonly T[], used: readonly number[], out: T): T {
+  let n = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    out.set(chunks[c]!.subarray(0, used[c]!), n);
+    n += used[c]!;
+  }
+  return out;
 }
 
 function det3(m: ArrayLike<number>): number {

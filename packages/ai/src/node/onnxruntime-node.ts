@@ -1,0 +1,126 @@
+/**
+ * The Node inference backend over onnxruntime-node (CPU; the CUDA provider where it is
+ * installed). The runtime is loaded lazily, on the first session, so importing this module
+ * costs nothing and a missing native library becomes a clear S2SError, not a crash at import.
+ */
+import { S2SError } from '@slice2solid/core';
+import type * as Ort from 'onnxruntime-node';
+import type { Float32Tensor, InferenceBackend, InferenceSessionLike, SessionOptions } from '../backend.js';
+import { makeTensor } from '../backend.js';
+
+export interface OnnxRuntimeNodeOptions extends SessionOptions {}
+
+export const ONNX_RUNTIME_NODE_DEFAULTS = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 0,
+} as const satisfies OnnxRuntimeNodeOptions;
+
+type OrtModule = typeof Ort;
+let ortPromise: Promise<OrtModule> | undefined;
+
+async function loadOrt(): Promise<OrtModule> {
+  ortPromise ??= import('onnxruntime-node')
+    .then((m) => ((m as unknown as { default?: OrtModule }).default ?? m) as OrtModule)
+    .catch((cause: unknown) => {
+      ortPromise = undefined;
+      throw new S2SError('NOT_IMPLEMENTED', 'onnxruntime-node could not be loaded', {
+        hint: 'install it with `npm install onnxruntime-node` (set ONNXRUNTIME_NODE_INSTALL=skip for CPU only)',
+        cause,
+      });
+    });
+  return ortPromise;
+}
+
+/** The ONNX Runtime version that will be used (loads the runtime). */
+export async function onnxRuntimeNodeVersion(): Promise<string> {
+  const ort = await loadOrt();
+  return ort.env.versions.node ?? ort.env.versions.common ?? 'unknown';
+}
+
+/** An InferenceBackend over onnxruntime-node; `defaults` apply to every session it creates. */
+export function onnxRuntimeNodeBackend(defaults: OnnxRuntimeNodeOptions = {}): InferenceBackend {
+  return {
+    name: 'onnxruntime-node',
+    async createSession(model: Uint8Array, options: SessionOptions = {}): Promise<InferenceSessionLike> {
+      if (!(model instanceof Uint8Array) || model.length === 0) {
+        throw new S2SError('INVALID_ARGUMENT', 'the ONNX model is empty', { hint: 'pass the bytes of a .onnx file' });
+      }
+      const ort = await loadOrt();
+      const eps = options.executionProviders ?? defaults.executionProviders ?? ONNX_RUNTIME_NODE_DEFAULTS.executionProviders;
+      const threads = options.intraOpNumThreads ?? defaults.intraOpNumThreads ?? ONNX_RUNTIME_NODE_DEFAULTS.intraOpNumThreads;
+      let session: Ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(model, {
+          executionProviders: [...eps],
+          ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+          graphOptimizationLevel: 'all',
+        });
+      } catch (cause) {
+        throw new S2SError('MALFORMED_FILE', `ONNX Runtime could not load the model: ${errorText(cause)}`, {
+          hint: 'check that the file is a valid ONNX model for an opset this runtime supports',
+          cause,
+        });
+      }
+      return wrapSession(ort, session);
+    },
+  };
+}
+
+function wrapSession(ort: OrtModule, session: Ort.InferenceSession): InferenceSessionLike {
+  let disposed = false;
+  return {
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    async run(feeds, outputNames) {
+      if (disposed) throw new S2SError('INVALID_ARGUMENT', 'the inference session was disposed');
+      const ortFeeds: Record<string, Ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        if (!session.inputNames.includes(name)) {
+          throw new S2SError('INVALID_ARGUMENT', `the model has no input "${name}"`, {
+            hint: `its inputs are: ${session.inputNames.join(', ')}`,
+          });
+        }
+        const checked = makeTensor(t.data, t.dims);
+        ortFeeds[name] = new ort.Tensor('float32', checked.data, [...checked.dims]);
+      }
+      const wanted = outputNames ? [...outputNames] : [...session.outputNames];
+      for (const name of wanted) {
+        if (!session.outputNames.includes(name)) {
+          throw new S2SError('INVALID_ARGUMENT', `the model has no output "${name}"`, {
+            hint: `its outputs are: ${session.outputNames.join(', ')}`,
+          });
+        }
+      }
+      let results: Ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await session.run(ortFeeds, wanted);
+      } catch (cause) {
+        throw new S2SError('INVALID_ARGUMENT', `ONNX Runtime failed to run the model: ${errorText(cause)}`, {
+          hint: 'check the input shape (batch, channels, k, j, i) against the model card',
+          cause,
+        });
+      }
+      const out: Record<string, Float32Tensor> = {};
+      for (const name of wanted) {
+        const v = results[name] as Ort.Tensor | undefined;
+        if (!v || v.type !== 'float32' || !(v.data instanceof Float32Array)) {
+          throw new S2SError('INVALID_ARGUMENT', `model output "${name}" is not a float32 tensor (${v?.type})`, {
+            hint: 'export the model with float32 outputs',
+          });
+        }
+        out[name] = { data: v.data, dims: [...v.dims] };
+      }
+      return out;
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await session.release();
+    },
+  };
+}
+
+function errorText(e: unknown): string {
+  const s = e instanceof Error ? e.message : String(e);
+  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
+}

@@ -1,0 +1,14 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+const t0 = performance.now();
+const { loadDicomSeries, parseDicomFiles } = await import('@slice2solid/dicom');
+const t1 = performance.now();
+const dir = process.argv[2];
+const files = readdirSync(dir).sort().map((n) => { const b = readFileSync(join(dir, n)); return { name: n, bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) }; });
+const t2 = performance.now();
+const p = parseDicomFiles(files);
+const t3 = performance.now();
+const r = await loadDicomSeries(p.files);
+const t4 = performance.now();
+console.log(`import ${(t1-t0).toFixed(0)} read ${(t2-t1).toFixed(0)} parse ${(t3-t2).toFixed(0)} load ${(t4-t3).toFixed(0)} range ${r.report.intensityRange} type ${r.report.dataType}`);
+let h = 0; const d = r.volume.data; for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0; console.log('hash', h);
