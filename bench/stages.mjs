@@ -12,8 +12,42 @@
  * ctx = { root, data (bench-data dir), tmp (a fresh temp dir per run), cli (argv to run our CLI) }.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Key and certificate for the anonymize stage (made once, outside the timed commands). */
+const DEID_DIR = join(ROOT, 'bench-out', 'deid-keys');
+const DEID_KEY = join(DEID_DIR, 'project.key');
+const DEID_CERT = join(DEID_DIR, 'cert.pem');
+
+function prepareDeidKeys() {
+  if (existsSync(DEID_KEY) && existsSync(DEID_CERT)) return undefined;
+  mkdirSync(DEID_DIR, { recursive: true });
+  writeFileSync(DEID_KEY, 'bench-key-0123456789abcdef0123\n');
+  // gdcmanon -e (basic profile) needs a certificate: it encrypts the original attributes
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=bench',
+      '-keyout',
+      join(DEID_DIR, 'key.pem'),
+      '-out',
+      DEID_CERT,
+    ],
+    { stdio: 'ignore' },
+  );
+  return r.status === 0 ? undefined : 'openssl could not make the certificate gdcmanon needs';
+}
 
 export function have(cmd) {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -52,6 +86,31 @@ export const STAGES = [
       args: ['-z', 'n', '-b', 'n', '-o', c.tmp, '-f', 'peer', join(c.data, 'ct_dicom')],
     }),
     available: () => (have('dcm2niix') ? undefined : 'dcm2niix is not installed (apt-get install dcm2niix)'),
+  },
+  {
+    id: 'anonymize',
+    title: 'De-identify the 300-file series into a folder (PS3.15 basic profile)',
+    input: 'ct',
+    ours: (c) => ({
+      cmd: process.execPath,
+      args: [...c.cli, 'anonymize', join(c.data, 'ct_dicom'), join(c.tmp, 'ours'), '--key-file', DEID_KEY],
+    }),
+    peer: (c) => ({
+      name: 'gdcmanon',
+      cmd: 'gdcmanon',
+      args: ['-e', '-c', DEID_CERT, '--continue', '-i', join(c.data, 'ct_dicom'), '-o', join(c.tmp, 'peer')],
+    }),
+    available: () =>
+      have('gdcmanon') ? prepareDeidKeys() : 'gdcmanon is not installed (apt-get install libgdcm-tools)',
+    check: (c) => {
+      const dir = join(c.tmp, 'ours');
+      if (!existsSync(dir)) return 'our output folder is missing';
+      const n = readdirSync(dir).filter((f) => f.endsWith('.dcm')).length;
+      const want = readdirSync(join(c.data, 'ct_dicom')).length;
+      if (n !== want) return `we wrote ${n} files for ${want} inputs`;
+      const report = JSON.parse(readFileSync(join(dir, 'deid-report.json'), 'utf8'));
+      return report.files.failed === 0 ? undefined : `${report.files.failed} file(s) failed`;
+    },
   },
 ];
 

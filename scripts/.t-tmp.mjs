@@ -1,3 +1,20 @@
-const { contentKind } = await import('/work/main/packages/cli/src/input.ts');
-const { readFileSync } = await import('node:fs');
-console.log(contentKind('quarter.nhdr', new Uint8Array(readFileSync('/work/shared/data/ct-head-volumes/vtk-headsq/quarter.nhdr'))));
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+const { makeLabelMap, voxelCount } = await import('@slice2solid/core');
+const { writeNiftiLabels } = await import('@slice2solid/io');
+const { makeCtHeadPhantom } = await import('@slice2solid/ops');
+const { runCli } = await import('../packages/cli/src/cli.ts');
+const P = makeCtHeadPhantom({});
+const data = new Uint8Array(voxelCount(P.grid));
+for (let n = 0; n < data.length; n++) { const hu = P.data[n]; data[n] = hu >= 226 ? 1 : hu >= 0 && hu <= 80 ? 2 : 0; }
+const lm = makeLabelMap({ grid: P.grid, data, segments: [{ value: 1, name: 'skull', color: [1,2,3] }, { value: 2, name: 'brain', color: [4,5,6] }] });
+const d = mkdtempSync(join(tmpdir(), 'x-'));
+const o = writeNiftiLabels(lm, { gzip: true });
+writeFileSync(join(d, 'l.nii.gz'), o.image); writeFileSync(join(d, 'l.segments.json'), o.segmentsJson);
+let out = '';
+const code = await runCli(['mesh', 'l.nii.gz', 'p.glb', ...(process.env.DEC ? ['--decimate', process.env.DEC] : []), '--watertight', '--json'], { stdout: { write: (s) => (out += s) }, stderr: { write: (s) => (out += s) }, cwd: d });
+const j = JSON.parse(out.slice(out.indexOf('{')));
+console.log(code, JSON.stringify(j.metrics.perStructure.map(s => [s.name, s.closedManifold, s.watertight, s.watertightStatus])), j.warnings);
+const rec = JSON.parse((await import('node:fs')).readFileSync(join(d, 'p.run.json'), 'utf8'));
+console.log(JSON.stringify(rec.steps.filter(s => s.step !== 'load').map(s => [s.step, s.result])));

@@ -28,6 +28,8 @@ export interface SessionOptions {
 export interface InferenceSessionLike {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The execution provider the session runs on ('cpu', 'cuda', 'webgpu', 'wasm'...), where known. */
+  readonly executionProvider?: string;
   /** Runs the model on named float32 inputs; resolves to the requested (default: all) outputs. */
   run(
     feeds: Readonly<Record<string, Float32Tensor>>,

@@ -20,7 +20,7 @@ export type Normalization =
       readonly type: 'percentile';
       readonly lower: number;
       readonly upper: number;
-      readonly then: 'unit' | 'zscore';
+      readonly map: 'unit' | 'zscore';
     }
   /** Fixed linear map (x - offset) * scale. */
   | { readonly type: 'linear'; readonly offset: number; readonly scale: number }
@@ -140,7 +140,8 @@ class Checker {
   string(o: Record<string, Json>, key: string, path: string, optional = false): string | undefined {
     const v = o[key];
     if (v === undefined && optional) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') this.fail(`${path}.${key}`, `must be a non-empty string, got ${kind(v)}`);
+    if (typeof v !== 'string' || v.trim() === '')
+      this.fail(`${path}.${key}`, `must be a non-empty string, got ${kind(v)}`);
     return v as string;
   }
   number(
@@ -159,7 +160,10 @@ class Checker {
       (!integer || Number.isInteger(v));
     if (!ok) {
       const range = `${exclusiveMin ? '>' : '>='} ${min}${max < Infinity ? ` and <= ${max}` : ''}`;
-      this.fail(`${path}.${key}`, `must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ${range}` : ''}, got ${kind(v)}`);
+      this.fail(
+        `${path}.${key}`,
+        `must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ${range}` : ''}, got ${kind(v)}`,
+      );
     }
     return v as number;
   }
@@ -227,7 +231,7 @@ function parseNormalization(c: Checker, v: Json, path: string): Normalization {
       const lower = c.number(o, 'lower', path, { min: 0, max: 100 })!;
       const upper = c.number(o, 'upper', path, { min: 0, max: 100 })!;
       if (!(lower < upper)) c.fail(`${path}`, `needs lower < upper, got ${lower} and ${upper}`);
-      return { type, lower, upper, then: c.oneOf(o, 'then', path, ['unit', 'zscore'] as const) };
+      return { type, lower, upper, map: c.oneOf(o, 'map', path, ['unit', 'zscore'] as const) };
     }
     case 'linear':
       return { type, offset: c.number(o, 'offset', path)!, scale: c.number(o, 'scale', path)! };
@@ -264,7 +268,11 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
   }
   const o = c.object(raw, 'card');
   if (o.schema !== MODEL_CARD_SCHEMA) {
-    c.fail('schema', `must be "${MODEL_CARD_SCHEMA}", got ${kind(o.schema)}`, 'this version of slice2solid reads schema 1 cards');
+    c.fail(
+      'schema',
+      `must be "${MODEL_CARD_SCHEMA}", got ${kind(o.schema)}`,
+      'this version of slice2solid reads schema 1 cards',
+    );
   }
   const name = c.string(o, 'name', 'card')!;
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) c.fail('card.name', `must match [a-z0-9][a-z0-9._-]*, got ${kind(name)}`);
@@ -292,7 +300,19 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
   });
   const orientation = c.string(inp, 'orientation', 'input')!.toUpperCase();
   try {
-    reorientPlan({ size: [1, 1, 1], spacing: [1, 1, 1], origin: [0, 0, 0], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] }, orientation);
+    reorientPlan(
+      {
+        size: [1, 1, 1],
+        spacing: [1, 1, 1],
+        origin: [0, 0, 0],
+        direction: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      },
+      orientation,
+    );
   } catch {
     c.fail('input.orientation', `must be an orientation code such as RAS or LPS, got ${kind(inp.orientation)}`);
   }
@@ -303,7 +323,13 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
     orientation,
     spacing: c.triple(inp, 'spacing', 'input', false),
     patchSize: c.triple(inp, 'patchSize', 'input', true),
-    interpolation: c.oneOf(inp, 'interpolation', 'input', ['linear', 'cubic'] as const, MODEL_CARD_DEFAULTS.interpolation),
+    interpolation: c.oneOf(
+      inp,
+      'interpolation',
+      'input',
+      ['linear', 'cubic'] as const,
+      MODEL_CARD_DEFAULTS.interpolation,
+    ),
   };
 
   // output
@@ -407,13 +433,18 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
     input,
     output: { ...(outputName ? { name: outputName } : {}), activation, channels: nOut, labels },
     inference: {
-      overlap: c.number(inf, 'overlap', 'inference', { min: 0, max: 0.95, optional: true }) ?? MODEL_CARD_DEFAULTS.overlap,
+      overlap:
+        c.number(inf, 'overlap', 'inference', { min: 0, max: 0.95, optional: true }) ?? MODEL_CARD_DEFAULTS.overlap,
       mirrorAxes: mirror as number[],
       gaussianSigmaScale:
         c.number(inf, 'gaussianSigmaScale', 'inference', { min: 0, exclusiveMin: true, optional: true }) ??
         MODEL_CARD_DEFAULTS.gaussianSigmaScale,
     },
-    license: { spdx: c.string(lic, 'spdx', 'license')!, ...(licUrl ? { url: licUrl } : {}), ...(licAttr ? { attribution: licAttr } : {}) },
+    license: {
+      spdx: c.string(lic, 'spdx', 'license')!,
+      ...(licUrl ? { url: licUrl } : {}),
+      ...(licAttr ? { attribution: licAttr } : {}),
+    },
     training: { summary: c.string(tr, 'summary', 'training')!, datasets },
     validation: {
       summary: c.string(va, 'summary', 'validation')!,

@@ -35,7 +35,9 @@ export interface ProbabilitiesToSourceOptions extends RunOptions {
   readonly activation?: Activation;
 }
 
-export const PROBABILITIES_TO_SOURCE_DEFAULTS = { activation: 'softmax' } as const satisfies ProbabilitiesToSourceOptions;
+export const PROBABILITIES_TO_SOURCE_DEFAULTS = {
+  activation: 'softmax',
+} as const satisfies ProbabilitiesToSourceOptions;
 
 /** The segments (value > 0) a card's labels describe. */
 export function segmentsFromCard(card: ModelCard): Segment[] {
@@ -119,9 +121,13 @@ export function probabilitiesToSource(
 function checkLength(len: number, grid: Grid, what: string): void {
   const n = voxelCount(grid);
   if (len !== n) {
-    throw new S2SError('INVALID_ARGUMENT', `the ${what} has ${len} values but the model grid ${grid.size.join('x')} needs ${n}`, {
-      hint: 'pass the prediction made on the preprocessed input of this record',
-    });
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `the ${what} has ${len} values but the model grid ${grid.size.join('x')} needs ${n}`,
+      {
+        hint: 'pass the prediction made on the preprocessed input of this record',
+      },
+    );
   }
 }
 
@@ -140,7 +146,10 @@ export function undoReorient<T extends Uint8Array | Uint16Array | Int32Array | F
   for (let b = 0; b < 3; b++) {
     const a = perm[b]!;
     if (re[b] !== src[a]) {
-      throw new S2SError('INVALID_ARGUMENT', 'the preprocessing record is inconsistent (grid sizes do not match its reorientation)');
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        'the preprocessing record is inconsistent (grid sizes do not match its reorientation)',
+      );
     }
     if (flip[b]) {
       step[a] = -reStride[b]!;

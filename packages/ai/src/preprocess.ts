@@ -146,7 +146,7 @@ export function normalizationParameters(
     case 'percentile': {
       const [low, high] = percentiles(data, [norm.lower, norm.upper]) as [number, number];
       if (!(high > low)) constant();
-      if (norm.then === 'unit') return { type: 'percentile', low, high, offset: low, scale: 1 / (high - low) };
+      if (norm.map === 'unit') return { type: 'percentile', low, high, offset: low, scale: 1 / (high - low) };
       const { mean, sd } = meanSd(data, low, high, false);
       if (!(sd > 0)) constant();
       return { type: 'percentile', low, high, offset: mean, scale: 1 / sd };
@@ -158,7 +158,7 @@ export function normalizationParameters(
 function meanSd(data: ArrayLike<number>, low: number, high: number, nonzero: boolean): { mean: number; sd: number } {
   let n = 0;
   let sum = 0;
-  const clip = (x: number) => (x < low ? low : x > high ? high : x);
+  const clip = (x: number) => Math.min(Math.max(x, low), high);
   for (let p = 0; p < data.length; p++) {
     const x = data[p]!;
     if (nonzero && x === 0) continue;

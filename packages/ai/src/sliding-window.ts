@@ -114,8 +114,7 @@ export function gaussianImportance(patch: readonly [number, number, number], sig
   let o = 0;
   // floor: every voxel keeps a usable (normal float32) weight
   for (let k = 0; k < pk; k++)
-    for (let j = 0; j < pj; j++)
-      for (let i = 0; i < pi; i++) out[o++] = Math.max(gk[k]! * gj[j]! * gi[i]!, 1e-30);
+    for (let j = 0; j < pj; j++) for (let i = 0; i < pi; i++) out[o++] = Math.max(gk[k]! * gj[j]! * gi[i]!, 1e-30);
   return out;
 }
 
@@ -255,7 +254,17 @@ export async function slidingWindowInference(
       const ws = w[wq]!;
       const base = wq * c;
       for (let ch = 0; ch < c; ch++) {
-        vv[ch] = a[base + ch]! / ws;
+        const x = a[base + ch]! / ws;
+        if (!Number.isFinite(x)) {
+          throw new S2SError(
+            'INVALID_ARGUMENT',
+            `the model produced a non-finite output (${x}) at voxel ${p % nx}, ${Math.floor(p / nx) % ny}, ${k}`,
+            {
+              hint: 'check the intensity normalisation in the model card and that the model is exported in float32',
+            },
+          );
+        }
+        vv[ch] = x;
         a[base + ch] = 0;
       }
       w[wq] = 0;
@@ -294,7 +303,17 @@ export async function slidingWindowInference(
       for (const bits of variants) {
         throwIfAborted(options.signal);
         batch.forEach(([i0, j0], bi) => {
-          extractPatch(data, cin, input.grid.size, [i0, j0, k0], options.patchSize, bits, padValue, tensorIn, bi * cin * pn);
+          extractPatch(
+            data,
+            cin,
+            input.grid.size,
+            [i0, j0, k0],
+            options.patchSize,
+            bits,
+            padValue,
+            tensorIn,
+            bi * cin * pn,
+          );
         });
         const feed: Float32Tensor = {
           data: batch.length === batchSize ? tensorIn : tensorIn.subarray(0, batch.length * cin * pn),
@@ -325,11 +344,19 @@ export async function slidingWindowInference(
           throw new S2SError('INVALID_ARGUMENT', `the model output changed from ${channels} to ${dims[1]} channels`);
         }
         batch.forEach(([i0, j0], bi) => {
-          accumulatePatch(out.data, bi * channels * pn, channels, weights, [i0, j0, k0], options.patchSize, bits, [
-            nx,
-            ny,
-            nz,
-          ], depth, acc!, wsum!);
+          accumulatePatch(
+            out.data,
+            bi * channels * pn,
+            channels,
+            weights,
+            [i0, j0, k0],
+            options.patchSize,
+            bits,
+            [nx, ny, nz],
+            depth,
+            acc!,
+            wsum!,
+          );
         });
         tick(++done);
       }

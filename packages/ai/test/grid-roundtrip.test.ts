@@ -41,7 +41,8 @@ function sample(grid: Grid, f: (p: Vec3) => number): Uint8Array {
   const [nx, ny, nz] = grid.size;
   const out = new Uint8Array(voxelCount(grid));
   let o = 0;
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) out[o++] = f(applyAffine(m, [i, j, k]));
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) out[o++] = f(applyAffine(m, [i, j, k]));
   return out;
 }
 function rotation(axis: Vec3, deg: number): [Vec3, Vec3, Vec3] {
@@ -60,17 +61,39 @@ function rotation(axis: Vec3, deg: number): [Vec3, Vec3, Vec3] {
 }
 /** A grid of `size` and `spacing` along `direction`, centred on the world origin. */
 function centredGrid(size: Vec3, spacing: Vec3, direction: [Vec3, Vec3, Vec3]): Grid {
-  const origin = [0, 1, 2].map((r) =>
-    -[0, 1, 2].reduce((s, a) => s + direction[a]![r]! * spacing[a]! * ((size[a]! - 1) / 2), 0),
+  const origin = [0, 1, 2].map(
+    (r) => -[0, 1, 2].reduce((s, a) => s + direction[a]![r]! * spacing[a]! * ((size[a]! - 1) / 2), 0),
   );
   return makeGrid({ size, spacing, origin, direction });
 }
 
 const R = rotation([1, 2, 3], 20);
 const GRIDS: [string, Grid][] = [
-  ['axial LPS, anisotropic', centredGrid([64, 56, 26], [0.8, 0.9, 2.5], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])],
+  [
+    'axial LPS, anisotropic',
+    centredGrid(
+      [64, 56, 26],
+      [0.8, 0.9, 2.5],
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+    ),
+  ],
   ['oblique (20 degrees about 1,2,3)', centredGrid([60, 58, 24], [0.9, 0.8, 2.4], R)],
-  ['left-handed, permuted (sagittal-like, axes j/k swapped)', centredGrid([30, 60, 56], [2.2, 0.8, 0.9], [[0, 1, 0], [0, 0, -1], [1, 0, 0]])],
+  [
+    'left-handed, permuted (sagittal-like, axes j/k swapped)',
+    centredGrid(
+      [30, 60, 56],
+      [2.2, 0.8, 0.9],
+      [
+        [0, 1, 0],
+        [0, 0, -1],
+        [1, 0, 0],
+      ],
+    ),
+  ],
   ['oblique and left-handed', centredGrid([58, 24, 60], [0.85, 2.3, 0.95], [R[0], R[2], R[1]])],
 ];
 
@@ -145,7 +168,9 @@ describe('grid round trip: preprocess -> model grid -> source grid', () => {
       const truth = sample(grid, phantom);
       const image = makeVolume({ grid, data: Int16Array.from(truth, (l) => l * 100) });
       const { record: probe } = preprocessForModel(image, card);
-      const same = parseModelCard(testCard({ input: { ...(testCard().input as object), spacing: probe.reorientedGrid.spacing } }));
+      const same = parseModelCard(
+        testCard({ input: { ...(testCard().input as object), spacing: probe.reorientedGrid.spacing } }),
+      );
       const { input, record } = preprocessForModel(image, same);
       expect(record.modelGrid.size).toEqual(record.reorientedGrid.size);
       const labels = Uint8Array.from(input.data, (x) => Math.round(x));
@@ -203,7 +228,10 @@ describe('grid round trip: preprocess -> model grid -> source grid', () => {
     const flat = makeVolume({ grid, data: new Int16Array(voxelCount(grid)) });
     const z = parseModelCard(
       testCard({
-        input: { ...(testCard().input as object), channels: [{ name: 'T1', modality: 'MR', normalization: { type: 'zscore' } }] },
+        input: {
+          ...(testCard().input as object),
+          channels: [{ name: 'T1', modality: 'MR', normalization: { type: 'zscore' } }],
+        },
       }),
     );
     expect(() => preprocessForModel(flat, z)).toThrow(/constant/);

@@ -4,6 +4,7 @@ import { labelValuesOf, parseModelCard } from '../src/model-card.js';
 import { segmentsFromCard } from '../src/postprocess.js';
 import { testCard } from './helpers/cards.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit deep JSON freely
 type Card = Record<string, any>;
 function edit(fn: (c: Card) => void): Card {
   const c = structuredClone(testCard()) as Card;
@@ -42,8 +43,16 @@ describe('model card', () => {
       ['escaping file', (c) => (c.file = '../x.onnx'), /card\.file must be a file name relative to the card/],
       ['bad sha', (c) => (c.sha256 = 'abc'), /card\.sha256 must be 64 lower-case hex/],
       ['no channels', (c) => (c.input.channels = []), /input\.channels must be a non-empty array/],
-      ['bad orientation', (c) => (c.input.orientation = 'RAR'), /input\.orientation must be an orientation code.*"RAR"/],
-      ['2D spacing', (c) => (c.input.spacing = [1, 1]), /input\.spacing must be 3 positive numbers \(i, j, k\), got \[1,1\]/],
+      [
+        'bad orientation',
+        (c) => (c.input.orientation = 'RAR'),
+        /input\.orientation must be an orientation code.*"RAR"/,
+      ],
+      [
+        '2D spacing',
+        (c) => (c.input.spacing = [1, 1]),
+        /input\.spacing must be 3 positive numbers \(i, j, k\), got \[1,1\]/,
+      ],
       ['zero spacing', (c) => (c.input.spacing = [1, 0, 1]), /input\.spacing must be 3 positive numbers/],
       ['fractional patch', (c) => (c.input.patchSize = [16, 16.5, 16]), /input\.patchSize must be 3 positive integers/],
       [
@@ -51,7 +60,11 @@ describe('model card', () => {
         (c) => (c.input.channels[0].normalization.clip = [1000, -1000]),
         /input\.channels\[0\]\.normalization\.clip must be \[low, high\] with low < high/,
       ],
-      ['zero std', (c) => (c.input.channels[0].normalization.std = 0), /normalization\.std must be a number > 0, got 0/],
+      [
+        'zero std',
+        (c) => (c.input.channels[0].normalization.std = 0),
+        /normalization\.std must be a number > 0, got 0/,
+      ],
       [
         'unknown normalisation',
         (c) => (c.input.channels[0].normalization = { type: 'magic' }),
@@ -59,18 +72,34 @@ describe('model card', () => {
       ],
       [
         'percentile order',
-        (c) => (c.input.channels[0].normalization = { type: 'percentile', lower: 99, upper: 1, then: 'unit' }),
+        (c) => (c.input.channels[0].normalization = { type: 'percentile', lower: 99, upper: 1, map: 'unit' }),
         /needs lower < upper/,
       ],
-      ['missing modality', (c) => delete c.input.channels[0].modality, /input\.channels\[0\]\.modality must be a non-empty string, got nothing \(missing\)/],
-      ['bad activation', (c) => (c.output.activation = 'relu'), /output\.activation must be one of softmax, sigmoid, none/],
-      ['channel out of range', (c) => (c.output.labels[2].channel = 3), /output\.labels\[2\]\.channel must be an integer >= 0 and <= 2, got 3/],
+      [
+        'missing modality',
+        (c) => delete c.input.channels[0].modality,
+        /input\.channels\[0\]\.modality must be a non-empty string, got nothing \(missing\)/,
+      ],
+      [
+        'bad activation',
+        (c) => (c.output.activation = 'relu'),
+        /output\.activation must be one of softmax, sigmoid, none/,
+      ],
+      [
+        'channel out of range',
+        (c) => (c.output.labels[2].channel = 3),
+        /output\.labels\[2\]\.channel must be an integer >= 0 and <= 2, got 3/,
+      ],
       ['duplicate value', (c) => (c.output.labels[2].value = 1), /uses label value 1 twice/],
       ['duplicate channel', (c) => (c.output.labels[2].channel = 1), /lists channel 1 twice/],
       ['missing colour', (c) => delete c.output.labels[1].color, /\(ball\) needs a color/],
       ['bad colour', (c) => (c.output.labels[1].color = [0, 0, 256]), /color must be 3 integers 0\.\.255/],
       ['softmax channel unnamed', (c) => c.output.labels.pop(), /must name all 3 softmax channels/],
-      ['no background', (c) => Object.assign(c.output.labels[0], { value: 3, color: [0, 0, 0] }), /must map one softmax channel to value 0/],
+      [
+        'no background',
+        (c) => Object.assign(c.output.labels[0], { value: 3, color: [0, 0, 0] }),
+        /must map one softmax channel to value 0/,
+      ],
       [
         'sigmoid background',
         (c) => {
@@ -83,7 +112,11 @@ describe('model card', () => {
       ['no licence', (c) => delete c.license, /license must be an object, got nothing \(missing\)/],
       ['metrics for unknown label', (c) => (c.validation.metrics[0].label = 'liver'), /names no output label: "liver"/],
       ['dice above 1', (c) => (c.validation.metrics[0].dice = 1.5), /dice must be a number >= 0 and <= 1/],
-      ['surface dice without tolerance', (c) => (c.validation.metrics[0].surfaceDice = 0.9), /without surfaceDiceToleranceMm/],
+      [
+        'surface dice without tolerance',
+        (c) => (c.validation.metrics[0].surfaceDice = 0.9),
+        /without surfaceDiceToleranceMm/,
+      ],
       ['no limitations', (c) => (c.limitations = ' '), /card\.limitations must be a non-empty string/],
     ];
     for (const [what, fn, re] of cases) {

@@ -163,7 +163,12 @@ describe('sliding-window inference with a tiny ONNX model', () => {
           }
       return o;
     };
-    const spec = (w: Float32Array): Conv3dSpec => ({ inChannels: 1, outChannels: 1, kernelSize: [3, 3, 3], weights: w });
+    const spec = (w: Float32Array): Conv3dSpec => ({
+      inChannels: 1,
+      outChannels: 1,
+      kernelSize: [3, 3, 3],
+      weights: w,
+    });
     const size: Vec3 = [9, 8, 7];
     const v = randomVolume(size, 1, 13);
     const session = await open(spec(kernel));
@@ -214,9 +219,18 @@ describe('sliding-window inference with a tiny ONNX model', () => {
   });
 
   it('single-channel sigmoid models threshold at probability 0.5', async () => {
-    const session = await open({ inChannels: 1, outChannels: 1, kernelSize: [1, 1, 1], weights: new Float32Array([1]) });
+    const session = await open({
+      inChannels: 1,
+      outChannels: 1,
+      kernelSize: [1, 1, 1],
+      weights: new Float32Array([1]),
+    });
     const v = randomVolume([6, 5, 4], 1, 2);
-    const r = await slidingWindowInference(session, v, { patchSize: [4, 4, 4], activation: 'sigmoid', labelValues: [5] });
+    const r = await slidingWindowInference(session, v, {
+      patchSize: [4, 4, 4],
+      activation: 'sigmoid',
+      labelValues: [5],
+    });
     for (let p = 0; p < 120; p++) expect(r.labels[p]).toBe(v.data[p]! > 0 ? 5 : 0);
   });
 
@@ -236,11 +250,55 @@ describe('sliding-window inference with a tiny ONNX model', () => {
       }),
     ).rejects.toThrow(/float32/);
     const wrongChannels = randomVolume([8, 8, 8], 1, 1);
-    await expect(slidingWindowInference(session, wrongChannels, { patchSize: [4, 4, 4] })).rejects.toThrow(/failed to run/);
+    await expect(slidingWindowInference(session, wrongChannels, { patchSize: [4, 4, 4] })).rejects.toThrow(
+      /failed to run/,
+    );
     const controller = new AbortController();
     controller.abort();
     await expect(
       slidingWindowInference(session, v, { patchSize: [4, 4, 4], signal: controller.signal }),
     ).rejects.toSatisfy((e: unknown) => isS2SError(e) && e.code === 'ABORTED');
+  });
+
+  it('refuses a model whose output shape or values are wrong (never a silent wrong answer)', async () => {
+    const v = randomVolume([6, 6, 6], 1, 4);
+    const fake = (dims: (b: number) => number[], value = 1): InferenceSessionLike => ({
+      inputNames: ['input'],
+      outputNames: ['logits'],
+      run: async (feeds) => {
+        const b = feeds.input!.dims[0]!;
+        const d = dims(b);
+        return { logits: { data: new Float32Array(d.reduce((x, y) => x * y, 1)).fill(value), dims: d } };
+      },
+      dispose: async () => {},
+    });
+    await expect(
+      slidingWindowInference(
+        fake((b) => [b, 2, 4, 4, 3]),
+        v,
+        { patchSize: [4, 4, 4] },
+      ),
+    ).rejects.toThrow(/has shape \[1, 2, 4, 4, 3\], expected \[1, C, 4, 4, 4\]/);
+    await expect(
+      slidingWindowInference(
+        fake((b) => [b, 2, 4, 16]),
+        v,
+        { patchSize: [4, 4, 4] },
+      ),
+    ).rejects.toThrow(/has shape/);
+    await expect(
+      slidingWindowInference(
+        fake((b) => [b, 2, 4, 4, 4], Number.NaN),
+        v,
+        { patchSize: [4, 4, 4] },
+      ),
+    ).rejects.toThrow(/non-finite output \(NaN\)/);
+    const ok = await slidingWindowInference(
+      fake((b) => [b, 2, 4, 4, 4]),
+      v,
+      { patchSize: [4, 4, 4], batchSize: 3 },
+    );
+    // 2 x 2 x 2 patches; batches never span k layers: each layer of 4 patches takes a run of 3 and a run of 1
+    expect([ok.patches, ok.runs]).toEqual([8, 4]);
   });
 });

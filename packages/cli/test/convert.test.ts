@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeLabelMap, type Mesh, voxelCount, worldBounds } from '@slice2solid/core';
+import { type Mesh, makeLabelMap, voxelCount, worldBounds } from '@slice2solid/core';
 import { writeCtSeries } from '@slice2solid/dicom';
 import { writeNiftiLabels } from '@slice2solid/io';
 import { HEAD_SKIN_WARNING, makeCtHeadPhantom, meshMetrics, sha256Hex } from '@slice2solid/ops';
@@ -125,7 +125,16 @@ afterAll(() => {
 
 describe('slice2solid convert: the built-in phantom as a DICOM series', () => {
   it('bone -> STL: watertight, triangles and volume as reported, in the scan, run record without identifiers', async () => {
-    const r = await cli(['convert', 'ct_dicom_series', 'out/skull.stl', '--preset', 'bone', '--decimate', '0.3', '--watertight']);
+    const r = await cli([
+      'convert',
+      'ct_dicom_series',
+      'out/skull.stl',
+      '--preset',
+      'bone',
+      '--decimate',
+      '0.3',
+      '--watertight',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Model: skull\.stl: 1 structure\(s\), [\d,]+ triangles, [\d.]+ mL/);
@@ -182,17 +191,19 @@ describe('slice2solid convert: the built-in phantom as a DICOM series', () => {
     // hashes: of the output file, and of the input files
     expect(rec.outputs[0].sha256).toBe(await sha256Hex(new Uint8Array(readFileSync(join(work, 'out', 'skull.stl')))));
     const first = readdirSync(join(work, 'ct_dicom_series')).sort()[0]!;
-    expect(rec.input.fileSha256[0]).toBe(await sha256Hex(new Uint8Array(readFileSync(join(work, 'ct_dicom_series', first)))));
+    expect(rec.input.fileSha256[0]).toBe(
+      await sha256Hex(new Uint8Array(readFileSync(join(work, 'ct_dicom_series', first)))),
+    );
     const text = readFileSync(join(work, 'out', 'skull.run.json'), 'utf8');
     expectNoIdentifiers(text);
     expectNoIdentifiers(r.out);
     // (the binary STL header is ours, not the patient's)
-    expect(new TextDecoder('latin1').decode(readFileSync(join(work, 'out', 'skull.stl')).subarray(0, 80))).not.toContain(
-      'Zyxwuv',
-    );
+    expect(
+      new TextDecoder('latin1').decode(readFileSync(join(work, 'out', 'skull.stl')).subarray(0, 80)),
+    ).not.toContain('Zyxwuv');
   });
 
-  it('skin -> GLB: the structure keeps its name and colour, the volume matches, and the head-skin warning is given', async () => {
+  it('skin -> GLB: the structure keeps its name, the volume matches, and the head-skin warning is given', async () => {
     const r = await cli([
       'convert',
       'ct_dicom_series',
@@ -222,7 +233,18 @@ describe('slice2solid convert: the built-in phantom as a DICOM series', () => {
   });
 
   it('--color intensity writes grey vertex colours (PLY)', async () => {
-    const r = await cli(['convert', 'ct_dicom_series', 'bone.ply', '--preset', 'bone', '--decimate', '0.2', '--color', 'intensity', '--no-accuracy']);
+    const r = await cli([
+      'convert',
+      'ct_dicom_series',
+      'bone.ply',
+      '--preset',
+      'bone',
+      '--decimate',
+      '0.2',
+      '--color',
+      'intensity',
+      '--no-accuracy',
+    ]);
     expect(r.code).toBe(0);
     const g = new PLYLoader().parse(ab(new Uint8Array(readFileSync(join(work, 'bone.ply')))));
     const c = g.getAttribute('color');
@@ -278,12 +300,13 @@ describe('slice2solid mesh: from a label map', () => {
     const out = writeNiftiLabels(labels, { gzip: true });
     writeFileSync(join(work, 'labels.nii.gz'), out.image);
     writeFileSync(join(work, 'labels.segments.json'), out.segmentsJson);
-    const r = await cli(['mesh', 'labels.nii.gz', 'parts.glb', '--decimate', '0.3']);
+    const r = await cli(['mesh', 'labels.nii.gz', 'parts.glb', '--decimate', '0.3', '--watertight']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/2 structure\(s\)/);
     const rec = readRecord(join(work, 'parts.run.json'));
     expect(rec.input.kind).toBe('labels');
+    expect(rec.metrics.watertight).toBe(true);
     expect(rec.input.files).toBe(2); // the image and its segment table
     expect(rec.metrics.perStructure.map((s: { name: string }) => s.name)).toEqual(['skull', 'brain']);
     expect(rec.steps.find((s: { step: string }) => s.step === 'surface').options.method).toBe('surface-nets');
@@ -309,6 +332,26 @@ describe('slice2solid mesh: from a label map', () => {
     const missing = await cli(['mesh', 'labels.nii.gz', 'x.stl', '--labels', '7']);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/label 7 is not in the label map/);
+  });
+});
+
+describe('slice2solid demo ends with a model', () => {
+  it('writes head-bone.stl and its run record next to the DICOM folder and prints the summary', async () => {
+    const r = await cli(['demo', 'demo']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Round trip: OK/);
+    expect(r.out).toMatch(/Model: head-bone\.stl: 1 structure\(s\), [\d,]+ triangles/);
+    expect(r.out).toMatch(/bone .*watertight yes \(manifold-3d\)/);
+    expect(r.out).toMatch(/Dice 0\.9\d+/);
+    expect(readdirSync(join(work, 'demo')).sort()).toEqual(['dicom', 'head-bone.run.json', 'head-bone.stl']);
+    const rec = readRecord(join(work, 'demo', 'head-bone.run.json'));
+    expect(rec).toMatchObject({ command: 'demo', input: { kind: 'dicom', files: 112 }, metrics: { watertight: true } });
+    const m = meshMetrics(readStl(join(work, 'demo', 'head-bone.stl')));
+    expect(m.triangles).toBe(rec.metrics.triangles);
+    expect(m.closedManifold).toBe(true);
+    const j = JSON.parse((await cli(['demo', 'demo', '--json'])).out);
+    expect(j.model.metrics.watertight).toBe(true);
+    expect(j.model.accuracy[0].dice).toBeGreaterThan(0.95);
   });
 });
 

@@ -18,7 +18,7 @@ function* sources(dir: string): Generator<string> {
 }
 
 describe('universal packages do not import Node built-ins', () => {
-  for (const pkg of ['core', 'dicom', 'io', 'ops']) {
+  for (const pkg of ['core', 'dicom', 'io', 'ops', 'ai']) {
     it(`packages/${pkg}/src`, () => {
       const offenders: string[] = [];
       for (const f of sources(join(REPO_ROOT, 'packages', pkg, 'src'))) {

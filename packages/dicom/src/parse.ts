@@ -451,7 +451,9 @@ function enhancedFrames(ds: DataSet, n: number, top: { slope: number; intercept:
     const echo = philips ? integerString(philips, T.echoNumbers) : undefined;
     const philipsType = philips ? texts(philips, T.imageType) : [];
     // ...and the private scale slope (2005,100E) of each frame, reported (not applied) by the loader.
-    const ssRaw = philips ? binaries(philips, privateTag(philips, 0x2005, 'Philips MR Imaging DD 001', 0x0e), 'f32')[0] : undefined;
+    const ssRaw = philips
+      ? binaries(philips, privateTag(philips, 0x2005, 'Philips MR Imaging DD 001', 0x0e), 'f32')[0]
+      : undefined;
     const philipsScaleSlope = ssRaw !== undefined && Number.isFinite(ssRaw) && ssRaw !== 0 ? ssRaw : undefined;
     const units = unitsFrom(pf) ?? unitsFrom(shared);
     const imageType =

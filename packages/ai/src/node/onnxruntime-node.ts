@@ -46,29 +46,52 @@ export function onnxRuntimeNodeBackend(defaults: OnnxRuntimeNodeOptions = {}): I
         throw new S2SError('INVALID_ARGUMENT', 'the ONNX model is empty', { hint: 'pass the bytes of a .onnx file' });
       }
       const ort = await loadOrt();
-      const eps = options.executionProviders ?? defaults.executionProviders ?? ONNX_RUNTIME_NODE_DEFAULTS.executionProviders;
-      const threads = options.intraOpNumThreads ?? defaults.intraOpNumThreads ?? ONNX_RUNTIME_NODE_DEFAULTS.intraOpNumThreads;
-      let session: Ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(model, {
-          executionProviders: [...eps],
-          ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-          graphOptimizationLevel: 'all',
-        });
-      } catch (cause) {
-        throw new S2SError('MALFORMED_FILE', `ONNX Runtime could not load the model: ${errorText(cause)}`, {
-          hint: 'check that the file is a valid ONNX model for an opset this runtime supports',
-          cause,
-        });
+      const eps =
+        options.executionProviders ?? defaults.executionProviders ?? ONNX_RUNTIME_NODE_DEFAULTS.executionProviders;
+      const threads =
+        options.intraOpNumThreads ?? defaults.intraOpNumThreads ?? ONNX_RUNTIME_NODE_DEFAULTS.intraOpNumThreads;
+      if (eps.length === 0) {
+        throw new S2SError('INVALID_ARGUMENT', 'no execution provider was given', { hint: "e.g. ['cpu']" });
       }
-      return wrapSession(ort, session);
+      // Providers are tried in order: one whose libraries are missing (e.g. CUDA without its
+      // provider files) is dropped and the next is tried; the session says which one it got.
+      let remaining = [...eps];
+      let lastProviderError: unknown;
+      while (remaining.length > 0) {
+        try {
+          const session = await ort.InferenceSession.create(model, {
+            executionProviders: remaining,
+            ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+            graphOptimizationLevel: 'all',
+          });
+          return wrapSession(ort, session, remaining[0]!);
+        } catch (cause) {
+          if (!/ExecutionProvider|provider/i.test(errorText(cause))) {
+            throw new S2SError('MALFORMED_FILE', `ONNX Runtime could not load the model: ${errorText(cause)}`, {
+              hint: 'check that the file is a valid ONNX model for an opset this runtime supports',
+              cause,
+            });
+          }
+          lastProviderError = cause;
+          remaining = remaining.slice(1);
+        }
+      }
+      throw new S2SError(
+        'NOT_IMPLEMENTED',
+        `none of the execution providers [${eps.join(', ')}] could be started: ${errorText(lastProviderError)}`,
+        {
+          hint: "add 'cpu' as the last provider; for CUDA, install onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with CUDA 12",
+          cause: lastProviderError,
+        },
+      );
     },
   };
 }
 
-function wrapSession(ort: OrtModule, session: Ort.InferenceSession): InferenceSessionLike {
+function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: string): InferenceSessionLike {
   let disposed = false;
   return {
+    executionProvider: provider,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
     async run(feeds, outputNames) {
@@ -103,7 +126,7 @@ function wrapSession(ort: OrtModule, session: Ort.InferenceSession): InferenceSe
       const out: Record<string, Float32Tensor> = {};
       for (const name of wanted) {
         const v = results[name] as Ort.Tensor | undefined;
-        if (!v || v.type !== 'float32' || !(v.data instanceof Float32Array)) {
+        if (v?.type !== 'float32' || !(v.data instanceof Float32Array)) {
           throw new S2SError('INVALID_ARGUMENT', `model output "${name}" is not a float32 tensor (${v?.type})`, {
             hint: 'export the model with float32 outputs',
           });

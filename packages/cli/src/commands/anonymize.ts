@@ -7,25 +7,21 @@
  * mapping file (original -> pseudonym) is written only where the user asks for it.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isS2SError, S2SError } from '@slice2solid/core';
-import {
-  type AttributeActionCounts,
-  anonymizeDicom,
-  type BlackoutRect,
-  DEID_OPTIONS,
-  type DeidOption,
-  emptyReport,
-  mergeReports,
-  PROFILE_TABLE_EDITION,
-} from '@slice2solid/dicom';
-import { unzipSync, zipSync } from 'fflate';
-import { writeFileAtomic } from '../output.js';
+import type { AttributeActionCounts, BlackoutRect, DeidOption } from '@slice2solid/dicom';
 import { type Command, type CommandContext, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
+
+// @slice2solid/dicom, fflate and the writers are imported when the command runs (start-up time).
 
 export const ANONYMIZE_CLI_DEFAULTS = {
   quarantineSuffix: '-quarantine',
   reportName: 'deid-report.json',
+  /** Input files read ahead of the one being de-identified (reads overlap the CPU work). */
+  readAhead: 4,
+  /** Output files being written at the same time. */
+  writesInFlight: 4,
 } as const;
 
 export const HEAD_SKIN_WARNING =
@@ -34,10 +30,82 @@ export const HEAD_SKIN_WARNING =
 interface InputEntry {
   /** Relative path inside the input (only used to rebuild the folder layout; never printed). */
   readonly rel: string;
-  read(): Uint8Array;
+  read(pool?: BufferPool): Promise<Uint8Array>;
 }
 
-function listInput(path: string): { entries: InputEntry[]; kind: 'file' | 'folder' | 'zip' } {
+/**
+ * Input buffers are recycled once their file is written (the output's Pixel Data is a view of the
+ * input until then): hundreds of fresh 0.5 MB buffers would cost more in garbage collection than
+ * the de-identification itself.
+ */
+class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  constructor(private readonly keep: number) {}
+  acquire(size: number): Uint8Array {
+    const k = this.free.findIndex((b) => b.byteLength >= size && b.byteLength <= 2 * size + 65536);
+    if (k < 0) return new Uint8Array(size);
+    const [b] = this.free.splice(k, 1);
+    return new Uint8Array(b!, 0, size);
+  }
+  /** Gives back a buffer from `acquire` that nothing references any more. */
+  release(u: Uint8Array): void {
+    if (u.byteOffset === 0 && this.free.length < this.keep && !this.free.includes(u.buffer as ArrayBuffer)) {
+      this.free.push(u.buffer as ArrayBuffer);
+    }
+  }
+}
+
+/** A file's bytes, read asynchronously (on libuv's thread pool) into one buffer of its size. */
+async function readBytes(path: string, pool?: BufferPool): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const out = pool ? pool.acquire(size) : new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await fh.read(out, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return at === size ? out : out.subarray(0, at);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** writeFileAtomic for a file given as chunks, asynchronous: temp file, chunks in order, rename. */
+async function writePartsAtomic(path: string, parts: readonly Uint8Array[], madeDirs: Set<string>): Promise<void> {
+  const tmp = `${path}.partial-${process.pid}`;
+  try {
+    const dir = dirname(path);
+    if (!madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
+    const fh = await open(tmp, 'w');
+    try {
+      for (const part of parts) {
+        let at = 0;
+        while (at < part.length) at += (await fh.write(part, at, part.length - at)).bytesWritten;
+      }
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw new S2SError(
+      'IO_ERROR',
+      `cannot write ${basename(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        hint: 'check that the folder exists and is writable and that the disk is not full',
+        cause: e,
+      },
+    );
+  }
+}
+
+async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: 'file' | 'folder' | 'zip' }> {
   if (!existsSync(path)) {
     throw new S2SError('IO_ERROR', 'the input does not exist', { hint: 'check the path of <in>' });
   }
@@ -50,14 +118,15 @@ function listInput(path: string): { entries: InputEntry[]; kind: 'file' | 'folde
         const s = statSync(p);
         if (s.isDirectory()) walk(p);
         else if (s.isFile())
-          entries.push({ rel: relative(path, p).split(sep).join('/'), read: () => new Uint8Array(readFileSync(p)) });
+          entries.push({ rel: relative(path, p).split(sep).join('/'), read: (pool) => readBytes(p, pool) });
       }
     };
     walk(path);
     return { entries, kind: 'folder' };
   }
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = await readBytes(path);
   if (bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4) {
+    const { unzipSync } = await import('fflate');
     let files: Record<string, Uint8Array>;
     try {
       files = unzipSync(bytes);
@@ -70,10 +139,10 @@ function listInput(path: string): { entries: InputEntry[]; kind: 'file' | 'folde
     const entries = Object.keys(files)
       .filter((n) => !n.endsWith('/'))
       .sort()
-      .map((n) => ({ rel: n, read: () => files[n]! }));
+      .map((n) => ({ rel: n, read: async () => files[n]! }));
     return { entries, kind: 'zip' };
   }
-  return { entries: [{ rel: 'input.dcm', read: () => bytes }], kind: 'file' };
+  return { entries: [{ rel: 'input.dcm', read: async () => bytes }], kind: 'file' };
 }
 
 /** Maps each input folder to dir-NNN (numbered per parent, in sorted order) so folder names cannot leak. */
@@ -100,7 +169,11 @@ function folderNamer(): (rel: string) => string {
   };
 }
 
-function parseOptions(text: string | undefined, keepDatesShifted: boolean): DeidOption[] {
+function parseOptions(
+  text: string | undefined,
+  keepDatesShifted: boolean,
+  DEID_OPTIONS: readonly DeidOption[],
+): DeidOption[] {
   const out = new Set<DeidOption>();
   if (keepDatesShifted) out.add('retainLongModifiedDates');
   for (const raw of (text ?? '').split(',')) {
@@ -225,7 +298,11 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
   const inPath = resolve(ctx.cwd, args.positionals[0]!);
   const outPath = resolve(ctx.cwd, args.positionals[1]!);
   const key = readKey(ctx, args);
-  const options = parseOptions(optString(args, 'profile-options'), optFlag(args, 'keep-dates-shifted'));
+  const { anonymizeDicom, DEID_OPTIONS, emptyReport, mergeReports, PROFILE_TABLE_EDITION } = await import(
+    '@slice2solid/dicom'
+  );
+  const { writeFileAtomic } = await import('../output.js');
+  const options = parseOptions(optString(args, 'profile-options'), optFlag(args, 'keep-dates-shifted'), DEID_OPTIONS);
   const blackout = parseBlackout(args.values.blackout);
   const zipOut = outPath.toLowerCase().endsWith('.zip');
   const outBase = zipOut ? outPath.slice(0, -4) : outPath;
@@ -254,7 +331,7 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
       });
     }
   }
-  const { entries, kind } = listInput(inPath);
+  const { entries, kind } = await listInput(inPath);
   const namer = folderNamer();
   const totals = emptyReport();
   const zipFiles: Record<string, Uint8Array> = {};
@@ -265,56 +342,92 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
   let skipped = 0;
   const used = new Set<string>();
   const progress = ctx.run.onProgress;
-  for (const [i, entry] of entries.entries()) {
-    const label = `input #${i + 1}`;
-    progress?.({ stage: 'anonymize', done: i, total: entries.length });
-    if (ctx.run.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
-    let bytes: Uint8Array;
-    try {
-      bytes = entry.read();
-    } catch {
-      failures.push({ input: i + 1, code: 'IO_ERROR' });
-      continue;
-    }
-    let result: ReturnType<typeof anonymizeDicom>;
-    try {
-      result = anonymizeDicom(bytes, {
-        key,
-        options,
-        patientIdMap: map,
-        blackout,
-        quarantineBurnedIn: !optFlag(args, 'release-burned-in'),
-        name: label,
-      });
-    } catch (e) {
-      if (!isS2SError(e)) throw e;
-      if (e.code === 'UNSUPPORTED_FORMAT' && kind !== 'file') {
-        skipped++;
+  // Reads run ahead and writes run behind the (synchronous) de-identification, so the disk and the
+  // CPU work at the same time; the files are still processed one by one, in order.
+  const pool = new BufferPool(ANONYMIZE_CLI_DEFAULTS.readAhead + ANONYMIZE_CLI_DEFAULTS.writesInFlight + 2);
+  const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
+  const readAt = (k: number): Promise<Uint8Array | undefined> | undefined => {
+    if (k >= entries.length) return undefined;
+    reads[k] ??= entries[k]!.read(kind === 'folder' ? pool : undefined).catch(() => undefined);
+    return reads[k];
+  };
+  const writing = new Set<Promise<void>>();
+  const madeDirs = new Set<string>();
+  /** Writes the parts; `done` runs when the file is written (or failed): the input may then be reused. */
+  const write = async (path: string, parts: readonly Uint8Array[], done: () => void): Promise<void> => {
+    while (writing.size >= ANONYMIZE_CLI_DEFAULTS.writesInFlight) await Promise.race(writing);
+    const w = writePartsAtomic(path, parts, madeDirs).finally(done);
+    const tracked = w.finally(() => writing.delete(tracked));
+    writing.add(tracked);
+    tracked.catch(() => {}); // awaited below; avoid an unhandled rejection in between
+  };
+  const uidCache = new Map<string, string>();
+  try {
+    for (const [i, entry] of entries.entries()) {
+      const label = `input #${i + 1}`;
+      progress?.({ stage: 'anonymize', done: i, total: entries.length });
+      if (ctx.run.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
+      for (let k = i; k <= i + ANONYMIZE_CLI_DEFAULTS.readAhead; k++) readAt(k);
+      const bytes = await readAt(i);
+      reads[i] = undefined; // let the input go once processed
+      if (bytes === undefined) {
+        failures.push({ input: i + 1, code: 'IO_ERROR' });
         continue;
       }
-      if (kind === 'file') throw e;
-      failures.push({ input: i + 1, code: e.code });
-      ctx.stderr.write(`${label}: ${e.message}\n`);
-      continue;
+      const release = () => {
+        if (kind === 'folder') pool.release(bytes);
+      };
+      let result: ReturnType<typeof anonymizeDicom>;
+      try {
+        result = anonymizeDicom(bytes, {
+          key,
+          options,
+          patientIdMap: map,
+          uidCache,
+          blackout,
+          quarantineBurnedIn: !optFlag(args, 'release-burned-in'),
+          name: label,
+        });
+      } catch (e) {
+        release();
+        if (!isS2SError(e)) throw e;
+        if (e.code === 'UNSUPPORTED_FORMAT' && kind !== 'file') {
+          skipped++;
+          continue;
+        }
+        if (kind === 'file') throw e;
+        failures.push({ input: i + 1, code: e.code });
+        ctx.stderr.write(`${label}: ${e.message}\n`);
+        continue;
+      }
+      mergeReports(totals, result.report);
+      const folder = kind === 'file' ? '' : namer(entry.rel);
+      let base = result.sopInstanceUID ?? `file-${String(i + 1).padStart(5, '0')}`;
+      while (used.has(`${folder}/${base}`)) base = `${base}.${i + 1}`;
+      used.add(`${folder}/${base}`);
+      const rel = folder ? `${folder}/${base}.dcm` : `${base}.dcm`;
+      if (result.quarantine) {
+        quarantined++;
+        for (const r of result.quarantine.split('; ')) reasons[r] = (reasons[r] ?? 0) + 1;
+        await write(join(quarantineDir, rel), result.parts, release);
+        continue;
+      }
+      written++;
+      if (zipOut) {
+        zipFiles[rel] = result.bytes; // joined: a copy whenever the parts share the input
+        release();
+      } else await write(join(outPath, rel), result.parts, release);
     }
-    mergeReports(totals, result.report);
-    const folder = kind === 'file' ? '' : namer(entry.rel);
-    let base = result.sopInstanceUID ?? `file-${String(i + 1).padStart(5, '0')}`;
-    while (used.has(`${folder}/${base}`)) base = `${base}.${i + 1}`;
-    used.add(`${folder}/${base}`);
-    const rel = folder ? `${folder}/${base}.dcm` : `${base}.dcm`;
-    if (result.quarantine) {
-      quarantined++;
-      for (const r of result.quarantine.split('; ')) reasons[r] = (reasons[r] ?? 0) + 1;
-      writeFileAtomic(join(quarantineDir, rel), result.bytes);
-      continue;
-    }
-    written++;
-    if (zipOut) zipFiles[rel] = result.bytes;
-    else writeFileAtomic(join(outPath, rel), result.bytes);
+    await Promise.all(writing);
+  } finally {
+    // on an error, let the writes already started finish (or fail) before returning
+    await Promise.allSettled(writing);
   }
   progress?.({ stage: 'anonymize', done: entries.length, total: entries.length });
-  if (zipOut) writeFileAtomic(outPath, zipSync(zipFiles, { level: 0 }));
+  if (zipOut) {
+    const { zipSync } = await import('fflate');
+    writeFileAtomic(outPath, zipSync(zipFiles, { level: 0 }));
+  }
   const summary: AnonymizeRunSummary = {
     tool: 'slice2solid anonymize',
     profile: 'DICOM PS3.15 E.1 Basic Application Level Confidentiality Profile',

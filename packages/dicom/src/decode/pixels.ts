@@ -238,7 +238,9 @@ function pairsSigned(r32: Uint32Array, t32: Int32Array, k: Kernel): void {
     const a = ((((w >>> shift) & mask) << up) >> up) + intercept;
     const b = ((((w >>> shift2) & mask) << up) >> up) + intercept;
     t32[q] = (a & 0xffff) | (b << 16);
+    // biome-ignore lint/complexity/useMathMinMax: the ternary is faster in this hot loop (V8 20)
     const mn = a < b ? a : b;
+    // biome-ignore lint/complexity/useMathMinMax: as above
     const mx = a < b ? b : a;
     if (mn < lo) lo = mn;
     if (mx > hi) hi = mx;
@@ -257,7 +259,9 @@ function pairsUnsigned(r32: Uint32Array, t32: Int32Array, k: Kernel): void {
     const a = ((w >>> shift) & mask) + intercept;
     const b = ((w >>> shift2) & mask) + intercept;
     t32[q] = (a & 0xffff) | (b << 16);
+    // biome-ignore lint/complexity/useMathMinMax: the ternary is faster in this hot loop (V8 20)
     const mn = a < b ? a : b;
+    // biome-ignore lint/complexity/useMathMinMax: as above
     const mx = a < b ? b : a;
     if (mn < lo) lo = mn;
     if (mx > hi) hi = mx;

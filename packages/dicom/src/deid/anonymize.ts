@@ -11,6 +11,7 @@ import { deflateSync, gunzipSync, inflateSync, unzlibSync } from 'fflate';
 import { type BlackoutRect, blackoutPixels, burnedInReasons } from './burned-in.js';
 import { dictionaryVR, keywordOf, tagString } from './dictionary.js';
 import {
+  concatParts,
   type DElement,
   type DItem,
   type Encoding,
@@ -22,6 +23,7 @@ import {
   readMetaGroup,
   setString,
   stringValue,
+  writeElementParts,
   writeElements,
 } from './element-io.js';
 import { PROFILE_TABLE } from './profile-table.generated.js';
@@ -70,6 +72,12 @@ export interface AnonymizeOptions {
   readonly blackout?: readonly BlackoutRect[];
   /** Original Patient ID -> pseudonym. Entries present are used; new pseudonyms are added to it. */
   readonly patientIdMap?: Map<string, string>;
+  /**
+   * Original UID -> replacement UID, reused and filled in: a cache that spares recomputing the
+   * HMAC of UIDs that repeat across the files of a study (Study, Series, Frame of Reference...).
+   * Share it only between calls with the same `key` (the replacement depends on the key).
+   */
+  readonly uidCache?: Map<string, string>;
   /** Date shifts are whole days in [-maxDateShiftDays, -1]. Default 3650. */
   readonly maxDateShiftDays?: number;
   /** A NON-identifying name for error messages (e.g. "file 12"). */
@@ -104,7 +112,14 @@ export interface AttributeActionCounts {
 }
 
 export interface AnonymizeResult {
+  /** The de-identified file (joined from `parts` on first access). */
   readonly bytes: Uint8Array;
+  /**
+   * The same file as consecutive chunks (write them in order, e.g. with writev): unchanged large
+   * elements such as Pixel Data are views of the INPUT bytes, not copies, so keep the input
+   * unchanged until the parts are written.
+   */
+  readonly parts: readonly Uint8Array[];
   readonly report: AttributeActionCounts;
   /** Why the file should be held back (likely burned-in text); absent when it may be released. */
   readonly quarantine?: string;
@@ -861,7 +876,7 @@ export function anonymizeDicom(input: Uint8Array, options: AnonymizeOptions): An
     shiftDays: dateShiftDays(key, patientId, options.maxDateShiftDays ?? ANONYMIZE_DEFAULTS.maxDateShiftDays),
     patientIdMap: options.patientIdMap,
     tokens: [...tokens],
-    uids: new Map(),
+    uids: options.uidCache ?? new Map(),
     patientPseudonym: undefined,
   };
   const pseudonym = patientId !== '' ? pseudonymFor(ctx, patientId) : undefined;
@@ -890,16 +905,23 @@ export function anonymizeDicom(input: Uint8Array, options: AnonymizeOptions): An
 
   const meta = buildMeta(container, out, ctx2);
   const head = 132 + meta.bytes.length;
-  let bytes: Uint8Array;
+  let parts: Uint8Array[];
   if (container.transferSyntax === TS_DEFLATED) {
     const deflated = deflateSync(writeElements(out, container.enc));
-    bytes = new Uint8Array(head + deflated.length);
+    const bytes = new Uint8Array(head + deflated.length);
     bytes.set(deflated, head);
-  } else bytes = writeElements(out, container.enc, head);
-  bytes.set([0x44, 0x49, 0x43, 0x4d], 128);
-  bytes.set(meta.bytes, 132);
+    parts = [bytes];
+  } else parts = writeElementParts(out, container.enc, head);
+  const first = parts[0]!;
+  first.set([0x44, 0x49, 0x43, 0x4d], 128);
+  first.set(meta.bytes, 132);
+  let joined: Uint8Array | undefined;
   return {
-    bytes,
+    get bytes() {
+      joined ??= concatParts(parts);
+      return joined;
+    },
+    parts,
     report: ctx2.report,
     transferSyntaxUID: container.transferSyntax,
     ...(quarantine !== undefined ? { quarantine } : {}),

@@ -384,6 +384,54 @@ export function writeElements(elements: readonly DElement[], enc: Encoding, rese
   return w.out;
 }
 
+/** Unchanged elements at least this long are passed through as views, not copied. */
+export const SHARED_ELEMENT_MIN_BYTES = 4096;
+
+/**
+ * writeElements as a list of chunks whose concatenation is exactly what writeElements returns:
+ * unchanged top-level elements of at least `minShared` bytes (Pixel Data) are passed as views of
+ * the input bytes (no copy), everything else is encoded into fresh chunks. The first chunk starts
+ * with `reserve` bytes left for the caller (it is always a fresh buffer, even when empty).
+ */
+export function writeElementParts(
+  elements: readonly DElement[],
+  enc: Encoding,
+  reserve = 0,
+  minShared = SHARED_ELEMENT_MIN_BYTES,
+): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let pending: DElement[] = [];
+  let first = true;
+  const flush = (): void => {
+    if (pending.length === 0 && !first) return;
+    parts.push(writeElements(pending, enc, first ? reserve : 0));
+    first = false;
+    pending = [];
+  };
+  for (const e of elements) {
+    if (!e.dirty && e.raw && e.raw.length >= minShared) {
+      flush();
+      parts.push(e.raw);
+    } else pending.push(e);
+  }
+  flush();
+  return parts;
+}
+
+/** The chunks joined into one buffer (returns the only chunk itself when there is one). */
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Values
 

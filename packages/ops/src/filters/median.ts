@@ -17,9 +17,10 @@ import {
   type VoxelArray,
   voxelCount,
 } from '@slice2solid/core';
+import { allocUint8, isShareable, type ParallelOptions, splitRange, useRunner } from '../parallel/runner.js';
 import { checkMask, perAxis } from './internal.js';
 
-export interface MedianOptions extends RunOptions {
+export interface MedianOptions extends RunOptions, ParallelOptions {
   /** Half-width of the box in voxels (1 = 3x3x3), one value or one per axis (i, j, k). */
   readonly radius?: number | readonly [number, number, number];
 }
@@ -66,9 +67,46 @@ export function medianData<T extends VoxelArray>(data: T, grid: Grid, options: M
       : data instanceof Uint16Array || data instanceof Int16Array
         ? 65536
         : 0;
-  if (bins > 0) histogramMedian(data, grid, radius, bins, dst, options);
-  else selectMedian(data, grid, radius, dst, options);
+  const runner = useRunner(options.parallel) ? options.parallel : undefined;
+  const tick = progressReporter('median', grid.size[2], options);
+  if (!runner) {
+    // slice by slice (the same kernel as the slabs of the parallel path)
+    const args: MedianArgs = { data, out: dst, size: grid.size, radius, bins };
+    for (let k = 0; k < grid.size[2]; k++) {
+      medianSlices(args, k, k + 1);
+      tick(k + 1);
+    }
+    return dst;
+  }
+  // the threads read a shared copy of the input and write a shared output
+  const ctor = data.constructor as new (buffer: ArrayBuffer) => T;
+  const share = (a: T): T => {
+    if (isShareable(a, runner)) return a;
+    const copy = new ctor(allocUint8(a.byteLength, runner).buffer as ArrayBuffer);
+    copy.set(a as never);
+    return copy;
+  };
+  const src = share(data);
+  const target = isShareable(dst, runner) ? dst : new ctor(allocUint8(dst.byteLength, runner).buffer as ArrayBuffer);
+  runner.runSlabs('median.slices', { data: src, out: target, size: grid.size, radius, bins }, splitRange(grid.size[2], runner));
+  if (target !== dst) dst.set(target as never);
+  tick(grid.size[2]);
   return dst;
+}
+
+/** Arguments of 'median.slices': median of the output slices [start, end). */
+export interface MedianArgs {
+  readonly data: VoxelArray;
+  readonly out: VoxelArray;
+  readonly size: readonly [number, number, number];
+  readonly radius: readonly [number, number, number];
+  /** Histogram bins (256 or 65536 for 8- and 16-bit data), 0 for selection. */
+  readonly bins: number;
+}
+
+export function medianSlices(args: MedianArgs, start: number, end: number): void {
+  if (args.bins > 0) histogramMedian(args.data, args.size, args.radius, args.bins, args.out, start, end);
+  else selectMedian(args.data, args.size, args.radius, args.out, start, end);
 }
 
 function clampI(x: number, n: number): number {
@@ -77,13 +115,14 @@ function clampI(x: number, n: number): number {
 
 function histogramMedian(
   data: VoxelArray,
-  grid: Grid,
-  radius: [number, number, number],
+  size: readonly [number, number, number],
+  radius: readonly [number, number, number],
   bins: number,
   out: VoxelArray,
-  options: RunOptions,
+  k0: number,
+  k1: number,
 ): void {
-  const [nx, ny, nz] = grid.size;
+  const [nx, ny, nz] = size;
   const [rx, ry, rz] = radius;
   const nxy = nx * ny;
   const offset = data instanceof Int8Array ? 128 : data instanceof Int16Array ? 32768 : 0;
@@ -94,9 +133,9 @@ function histogramMedian(
   const m = (win - 1) >> 1; // 0-based rank of the median
   const rows = new Int32Array(colLen); // start of each row of the current window column
   const binOf = data; // bin = value + offset
-  const tick = progressReporter('median', nz, options);
+  // (the walk to each row's median starts from the previous one: any start gives the same median)
   let med = 0;
-  for (let k = 0; k < nz; k++) {
+  for (let k = k0; k < k1; k++) {
     for (let j = 0; j < ny; j++) {
       let c = 0;
       for (let dk = -rz; dk <= rz; dk++) {
@@ -144,18 +183,18 @@ function histogramMedian(
         for (let q = 0; q < colLen; q++) hist[binOf[rows[q]! + x]! + offset]!--;
       }
     }
-    tick(k + 1);
   }
 }
 
 function selectMedian(
   data: VoxelArray,
-  grid: Grid,
-  radius: [number, number, number],
+  size: readonly [number, number, number],
+  radius: readonly [number, number, number],
   out: VoxelArray,
-  options: RunOptions,
+  k0: number,
+  k1: number,
 ): void {
-  const [nx, ny, nz] = grid.size;
+  const [nx, ny, nz] = size;
   const [rx, ry, rz] = radius;
   const nxy = nx * ny;
   const win = (2 * rx + 1) * (2 * ry + 1) * (2 * rz + 1);
@@ -163,8 +202,7 @@ function selectMedian(
   const buf = new Float64Array(win);
   const rows = new Int32Array((2 * ry + 1) * (2 * rz + 1));
   const cols = new Int32Array(2 * rx + 1);
-  const tick = progressReporter('median', nz, options);
-  for (let k = 0; k < nz; k++) {
+  for (let k = k0; k < k1; k++) {
     for (let j = 0; j < ny; j++) {
       let c = 0;
       for (let dk = -rz; dk <= rz; dk++) {
@@ -181,7 +219,6 @@ function selectMedian(
         out[k * nxy + j * nx + i] = quickselect(buf, win, m);
       }
     }
-    tick(k + 1);
   }
 }
 

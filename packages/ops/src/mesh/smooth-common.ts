@@ -74,16 +74,27 @@ export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGra
       adj[fill[a]!++] = c;
     }
   }
-  // 2. per vertex: sort (lists are short: insertion sort), count distinct neighbours (degree) and
-  //    those whose edge is not used by exactly two triangles (special), then keep, in ascending
-  //    order, all of them (interior vertex), the two special ones (curve vertex) or none (fixed).
-  //    Compacted in place: the write position never passes the read position.
+  // 2. per vertex: its distinct neighbours (with their multiplicity, marked per vertex), sorted
+  //    ascending (short lists: insertion sort); degree = how many, special = how many have an
+  //    edge not used by exactly two triangles. Keep all of them (interior vertex), the two
+  //    special ones (curve vertex) or none (fixed). Compacted in place: writes never pass reads.
   const smoothCurves = boundary === 'smooth';
+  const mark = new Int32Array(nv).fill(-1);
+  const mult = new Int32Array(nv);
   let w = 0;
   let s = 0;
   for (let v = 0; v < nv; v++) {
     const e = off[v + 1]!;
-    for (let i = s + 1; i < e; i++) {
+    let d = s;
+    for (let i = s; i < e; i++) {
+      const u = adj[i]!;
+      if (mark[u] !== v) {
+        mark[u] = v;
+        mult[u] = 1;
+        adj[d++] = u;
+      } else mult[u]!++;
+    }
+    for (let i = s + 1; i < d; i++) {
       const x = adj[i]!;
       let j = i - 1;
       while (j >= s && adj[j]! > x) {
@@ -92,31 +103,15 @@ export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGra
       }
       adj[j + 1] = x;
     }
-    let degree = 0;
     let special = 0;
-    for (let i = s; i < e; ) {
-      const u = adj[i]!;
-      let k = i + 1;
-      while (k < e && adj[k] === u) k++;
-      degree++;
-      if (k - i !== 2) special++;
-      i = k;
-    }
+    for (let i = s; i < d; i++) if (mult[adj[i]!] !== 2) special++;
     off[v] = w;
     if (special === 0) {
-      for (let i = s; i < e; ) {
-        const u = adj[i]!;
-        adj[w++] = u;
-        i++;
-        while (i < e && adj[i] === u) i++;
-      }
+      for (let i = s; i < d; i++) adj[w++] = adj[i]!;
     } else if (smoothCurves && special === 2) {
-      for (let i = s; i < e; ) {
+      for (let i = s; i < d; i++) {
         const u = adj[i]!;
-        let k = i + 1;
-        while (k < e && adj[k] === u) k++;
-        if (k - i !== 2) adj[w++] = u;
-        i = k;
+        if (mult[u] !== 2) adj[w++] = u;
       }
     }
     s = e;

@@ -11,12 +11,7 @@
  * it runs in float64.
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
-import {
-  checkSmoothOptions,
-  finishSmoothing,
-  type SmoothCommonOptions,
-  smoothGraph,
-} from './smooth-common.js';
+import { checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph } from './smooth-common.js';
 
 export interface WindowedSincOptions extends SmoothCommonOptions, RunOptions {
   /** Number of iterations = order of the polynomial (default 20). */
@@ -122,14 +117,19 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     x0[m + 1] = P[m + 1]! - cy;
     x0[m + 2] = P[m + 2]! - cz;
   }
-  const { off, nbr } = g;
+  const { off } = g;
+  // the neighbour lists as int32 element offsets (3 u) of their first coordinate: the inner loops
+  // then index with plain int32 arithmetic
+  const nbr3 = new Int32Array(g.nbr.length);
+  for (let k = 0; k < nbr3.length; k++) nbr3[k] = 3 * g.nbr[k]!;
+  const offI = Int32Array.from(off);
   const report = progressReporter('windowed-sinc smoothing', N, options);
   // x1 = (I - K/2) x0 = (x0 + avg x0) / 2 ; x3 = c0 x0 + c1 x1
-  firstStep(off, nbr, nv, x0, x1, x3, c[0]!, c[1]!);
+  firstStep(offI, nbr3, nv, x0, x1, x3, c[0]!, c[1]!);
   for (let j = 2; j <= N; j++) {
     report(j - 1);
     // x2 = 2 (I - K/2) x1 - x0 = avg(x1) + x1 - x0, written over x0; x3 += c_j x2
-    chebyshevStep(off, nbr, nv, x0, x1, x3, c[j]!);
+    chebyshevStep(offI, nbr3, nv, x0, x1, x3, c[j]!);
     const t = x0;
     x0 = x1;
     x1 = t;
@@ -157,8 +157,8 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
  * itself). Same arithmetic, operation for operation, as averageNeighbours followed by the update.
  */
 function firstStep(
-  off: Uint32Array,
-  nbr: Uint32Array,
+  off: Int32Array,
+  nbr3: Int32Array,
   nv: number,
   x0: Float64Array,
   x1: Float64Array,
@@ -181,7 +181,7 @@ function firstStep(
       let y = 0;
       let z = 0;
       for (let k = s; k < e; k++) {
-        const u = 3 * nbr[k]!;
+        const u = nbr3[k]!;
         x += x0[u]!;
         y += x0[u + 1]!;
         z += x0[u + 2]!;
@@ -205,8 +205,8 @@ function firstStep(
 
 /** x0 <- avg(x1) + x1 - x0 (the next Chebyshev term, in place) and x3 += cj * x0, in one pass. */
 function chebyshevStep(
-  off: Uint32Array,
-  nbr: Uint32Array,
+  off: Int32Array,
+  nbr3: Int32Array,
   nv: number,
   x0: Float64Array,
   x1: Float64Array,
@@ -228,7 +228,7 @@ function chebyshevStep(
       let y = 0;
       let z = 0;
       for (let k = s; k < e; k++) {
-        const u = 3 * nbr[k]!;
+        const u = nbr3[k]!;
         x += x1[u]!;
         y += x1[u + 1]!;
         z += x1[u + 2]!;

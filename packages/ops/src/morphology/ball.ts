@@ -1,8 +1,18 @@
-// Shared kernel of dilate/erode: threshold an exact distance transform at a ball radius (mm),
-// computed only inside the mask's bounding box grown by the radius.
-import { type Grid, makeGrid, type RunOptions, voxelCount } from '@slice2solid/core';
+// Shared kernel of dilate/erode, computed only inside the mask's bounding box grown by the
+// radius: for balls up to ~31 voxels across along i, OR-ing bit-packed rows (ball-bits.ts);
+// for larger ones, thresholding an exact distance transform at the radius.
+import { type Grid, makeGrid, progressReporter, type RunOptions, voxelCount } from '@slice2solid/core';
 import { squaredEdtInPlace } from '../distance/edt.js';
 import { checkMask, checkNumber, checkOrthogonal } from '../filters/internal.js';
+import {
+  allocInt32,
+  allocUint8,
+  isShareable,
+  type ParallelOptions,
+  splitRange,
+  useRunner,
+} from '../parallel/runner.js';
+import { type BallBitsArgs, ballDilate, ballPack, ballRows } from './ball-bits.js';
 
 /** Relative slack on r^2 so that voxels at exactly the radius are inside the ball despite rounding. */
 export const BALL_TOLERANCE = 1e-6;
@@ -54,16 +64,17 @@ export function ballMorphology(
   radiusMm: number,
   mode: 'dilate' | 'erode',
   borderIsBackground: boolean,
-  options: RunOptions,
+  options: RunOptions & ParallelOptions,
+  method: 'auto' | 'bits' | 'edt' = 'auto',
 ): Uint8Array {
   checkMask(mask, grid);
   checkOrthogonal(grid, 'ball morphology');
   const r = checkRadius(radiusMm);
   const n = voxelCount(grid);
-  const out = new Uint8Array(n);
+  const runner = useRunner(options.parallel) ? options.parallel : undefined;
+  const out = allocUint8(n, runner);
   const box = nonZeroBox(mask, grid);
   if (!box) return out;
-  const [nx, ny] = grid.size;
   const lim = r * r * (1 + BALL_TOLERANCE);
   // grow the box by the radius (+1 voxel for erosion so the nearest zero voxels are inside it)
   const s0: number[] = [];
@@ -76,9 +87,62 @@ export function ballMorphology(
   const bx = e0[0]! - s0[0]!;
   const by = e0[1]! - s0[1]!;
   const bz = e0[2]! - s0[2]!;
+  const dilateMode = mode === 'dilate';
+  if (method !== 'edt' && bitsFit(r, grid.spacing, method === 'bits')) {
+    const tick = progressReporter(`ball ${mode}`, 2, options);
+    const rows = ballRows(lim, grid.spacing);
+    const W = (bx + 31) >>> 5;
+    const args: BallBitsArgs = {
+      mask,
+      size: grid.size,
+      start: [s0[0]!, s0[1]!, s0[2]!],
+      box: [bx, by, bz],
+      invert: !dilateMode,
+      bits: allocInt32(W * by * bz, runner),
+      rows,
+      out,
+    };
+    if (runner && ArrayBuffer.isView(mask) && isShareable(mask, runner)) {
+      runner.runSlabs('ball.pack', args, splitRange(bz, runner));
+    } else ballPack(args, 0, bz);
+    tick(1);
+    // (the workers need only the packed bits: do not copy the mask to them)
+    if (runner) runner.runSlabs('ball.dilate', { ...args, mask: [] }, splitRange(bz, runner, 4, rows.rk + 1));
+    else ballDilate(args, 0, bz);
+    tick(2);
+  } else {
+    edtBox(mask, grid, s0, [bx, by, bz], lim, dilateMode, out, options);
+  }
+  if (!dilateMode && borderIsBackground) clearNearBorder(out, grid, lim);
+  return out;
+}
+
+/**
+ * Whether the bit-packed method applies (the ball's half-width along i fits in a word's
+ * shifts) and, unless `forced`, beats the distance transform: it costs about (rows of the
+ * ball) / 32 word operations per voxel, the distance transform ~30 ns per voxel.
+ */
+function bitsFit(r: number, spacing: readonly [number, number, number], forced: boolean): boolean {
+  const [ri, rj, rk] = spacing.map((s) => Math.floor(r / s) + 1) as [number, number, number];
+  if (ri > 31) return false;
+  // rows of the ball <= (2 rj + 1)(2 rk + 1) (a bound; about pi/4 of them are used)
+  return forced || (2 * rj + 1) * (2 * rk + 1) <= 640;
+}
+
+/** The distance-transform method inside the box. */
+function edtBox(
+  mask: ArrayLike<number>,
+  grid: Grid,
+  s0: readonly number[],
+  [bx, by, bz]: readonly [number, number, number],
+  lim: number,
+  dilateMode: boolean,
+  out: Uint8Array,
+  options: RunOptions,
+): void {
+  const [nx, ny] = grid.size;
   const sub = makeGrid({ size: [bx, by, bz], spacing: grid.spacing });
   const f = new Float32Array(bx * by * bz);
-  const dilateMode = mode === 'dilate';
   let q = 0;
   for (let k = 0; k < bz; k++) {
     for (let j = 0; j < by; j++) {
@@ -100,21 +164,22 @@ export function ballMorphology(
       }
     }
   }
-  if (!dilateMode && borderIsBackground) {
-    // the nearest voxel centre outside the grid is straight across the nearest face
-    const [, , nz] = grid.size;
-    const [sx, sy, sz] = grid.spacing;
-    let p = 0;
-    for (let k = 0; k < nz; k++) {
-      const dk = Math.min(k + 1, nz - k) * sz;
-      for (let j = 0; j < ny; j++) {
-        const dj = Math.min(Math.min(j + 1, ny - j) * sy, dk);
-        for (let i = 0; i < nx; i++, p++) {
-          const d = Math.min(Math.min(i + 1, nx - i) * sx, dj);
-          if (d * d <= lim) out[p] = 0;
-        }
+}
+
+/** Erosion with the outside as background: clears voxels within the radius of the grid's edge. */
+function clearNearBorder(out: Uint8Array, grid: Grid, lim: number): void {
+  // the nearest voxel centre outside the grid is straight across the nearest face
+  const [nx, ny, nz] = grid.size;
+  const [sx, sy, sz] = grid.spacing;
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    const dk = Math.min(k + 1, nz - k) * sz;
+    for (let j = 0; j < ny; j++) {
+      const dj = Math.min(Math.min(j + 1, ny - j) * sy, dk);
+      for (let i = 0; i < nx; i++, p++) {
+        const d = Math.min(Math.min(i + 1, nx - i) * sx, dj);
+        if (d * d <= lim) out[p] = 0;
       }
     }
   }
-  return out;
 }

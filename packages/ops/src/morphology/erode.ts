@@ -1,8 +1,9 @@
 /** Binary erosion by a ball of radius r mm (exact, through the Euclidean distance transform). */
 import type { Grid, RunOptions } from '@slice2solid/core';
+import type { ParallelOptions } from '../parallel/runner.js';
 import { ballMorphology } from './ball.js';
 
-export interface ErodeOptions extends RunOptions {
+export interface ErodeOptions extends RunOptions, ParallelOptions {
   /** Ball radius in mm: a voxel is cleared if some background voxel centre is within this distance (ties included). */
   readonly radiusMm?: number;
   /**

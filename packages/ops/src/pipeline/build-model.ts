@@ -20,6 +20,7 @@
  * Every step is recorded (options with defaults filled in, time, result) for the run record.
  */
 import {
+  type Grid,
   type LabelMap,
   type Mesh,
   type MeshGroup,
@@ -406,6 +407,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
         report: {
           degenerateRemoved: sum('degenerateRemoved'),
           coincidentRemoved: sum('coincidentRemoved'),
+          verticesSplit: sum('verticesSplit'),
           componentsRemoved: sum('componentsRemoved'),
           componentsKept: sum('componentsKept'),
         },
@@ -414,7 +416,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
     steps.push({
       step: 'clean',
       ...(structure ? { structure } : {}),
-      options: { ...opts, removeDegenerate: true, removeCoincident: true },
+      options: { ...opts, removeDegenerate: true, removeCoincident: true, splitNonManifold: true },
       seconds: s,
       result: { ...res.report },
     });
@@ -426,13 +428,19 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
     segment: Segment;
     raw: Mesh;
     mesh: Mesh;
+    /** The structure's mask cropped to its bounding box plus margin (made once, used twice). */
+    crop?: { data: Uint8Array; grid: Grid };
   }
+  const cropOf = (value: number) => {
+    const mask = maskOfLabel(labels, value);
+    const box = boundingBox(mask, grid, { marginMm })!;
+    return { box, ...cropArray(mask, grid, box) };
+  };
   const parts: Part[] = [];
   if (method === 'marching-cubes') {
     for (const seg of segments) {
-      const mask = maskOfLabel(labels, seg.value);
-      const box = boundingBox(mask, grid, { marginMm })!;
-      const crop = cropArray(mask, grid, box);
+      const crop = cropOf(seg.value);
+      const box = crop.box;
       const [raw, s] = await timed(() => maskSurface(crop.data, crop.grid, { sigmaVoxels: o.antialiasSigma, ...run }));
       steps.push({
         step: 'surface',
@@ -451,7 +459,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
       let mesh = await smooth(raw, seg.name);
       mesh = await reduce(mesh, seg.name);
       mesh = await clean(mesh, seg.name);
-      parts.push({ segment: seg, raw, mesh });
+      parts.push({ segment: seg, raw, mesh, crop });
     }
   } else {
     const values = segments.map((s) => s.value);
@@ -511,9 +519,8 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
       ...(wt ? { watertight: wt.watertight, watertightStatus: wt.status } : {}),
     });
     if (o.accuracy && p.mesh.indices.length > 0) {
-      const mask = maskOfLabel(labels, seg.value);
-      const box = boundingBox(mask, grid, { marginMm })!;
-      const crop = cropArray(mask, grid, box);
+      const crop = p.crop ?? cropOf(seg.value);
+      p.crop = undefined; // free it once used
       const [acc, s] = await timed(() => {
         try {
           return modelAccuracy(p.mesh, crop.data, crop.grid, {

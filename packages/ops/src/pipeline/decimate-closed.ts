@@ -26,9 +26,9 @@
 import { check, type Mesh, S2SError, throwIfAborted } from '@slice2solid/core';
 import { MeshoptSimplifier } from 'meshoptimizer/simplifier';
 import { DECIMATE_DEFAULTS, type DecimateOptions, decimate } from '../mesh/decimate.js';
-import { buildEdgeTable, checkMesh, triangleComponents, UnionFind } from '../mesh/topology.js';
+import { buildEdgeTable, checkMesh, triangleComponents } from '../mesh/topology.js';
 import { weld } from '../mesh/weld.js';
-import { compactMesh, removeCoincidentTriangles } from './clean-closed.js';
+import { compactMesh, removeCoincidentTriangles, splitNonManifold } from './clean-closed.js';
 
 export interface DecimateClosedOptions extends DecimateOptions {}
 
@@ -135,118 +135,6 @@ function hasCoincidentVertices(positions: Float32Array): boolean {
     }
   }
   return false;
-}
-
-/** How far (mm) a vertex copy made by splitNonManifold moves into its own solid. */
-export const SPLIT_OFFSET_MM = 1e-3;
-
-/**
- * Cuts non-manifold edges and vertices by vertex splitting: the corners of the triangles around
- * each vertex are joined across manifold edges (2 triangles, opposite directions) only; every fan
- * but the first gets a new copy of the vertex (same colour, moved SPLIT_OFFSET_MM into its own solid).
- */
-export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from: number[] } {
-  const I = mesh.indices;
-  const nv = mesh.positions.length / 3;
-  const nt = I.length / 3;
-  const E = buildEdgeTable(I, nv);
-  const corner = (t: number, v: number) => (I[3 * t] === v ? 3 * t : I[3 * t + 1] === v ? 3 * t + 1 : 3 * t + 2);
-  const uf = new UnionFind(3 * nt);
-  const join = (t: number, u: number, a: number, b: number) => {
-    uf.union(corner(t, a), corner(u, a));
-    uf.union(corner(t, b), corner(u, b));
-  };
-  const nonManifold: number[] = [];
-  for (let e = 0; e < E.count; e++) {
-    const f = E.first[e]!;
-    const n = E.first[e + 1]! - f;
-    if (n === 2) {
-      if (E.heFwd[f] !== E.heFwd[f + 1]) join(E.heTri[f]!, E.heTri[f + 1]!, E.a[e]!, E.b[e]!);
-    } else if (n > 2) nonManifold.push(e);
-  }
-  // On an edge shared by several sheets, pair a triangle with an opposite-direction one of the
-  // SAME sheet: one whose corner at either end vertex is already in the same fan. Joining them
-  // can connect fans further along a chain of such edges, so repeat until nothing changes.
-  const paired = new Uint8Array(E.heTri.length);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const e of nonManifold) {
-      const f = E.first[e]!;
-      const n = E.first[e + 1]! - f;
-      const a = E.a[e]!;
-      const b = E.b[e]!;
-      for (let h = f; h < f + n; h++) {
-        if (paired[h]) continue;
-        const t = E.heTri[h]!;
-        for (let g = f; g < f + n; g++) {
-          if (g === h || paired[g] || E.heFwd[g] === E.heFwd[h]) continue;
-          const u = E.heTri[g]!;
-          if (uf.find(corner(t, a)) === uf.find(corner(u, a)) || uf.find(corner(t, b)) === uf.find(corner(u, b))) {
-            join(t, u, a, b);
-            paired[h] = paired[g] = 1;
-            changed = true;
-            break;
-          }
-        }
-      }
-    }
-  }
-  // first fan root seen for each vertex keeps it; other roots get new vertices
-  const owner = new Int32Array(nv).fill(-1);
-  const copyOf = new Map<number, number>();
-  const extra: number[] = [];
-  const indices = new Uint32Array(I.length);
-  for (let c = 0; c < I.length; c++) {
-    const v = I[c]!;
-    const root = uf.find(c);
-    if (owner[v]! < 0) owner[v] = root;
-    if (owner[v] === root) {
-      indices[c] = v;
-      continue;
-    }
-    let w = copyOf.get(root);
-    if (w === undefined) {
-      w = nv + extra.length;
-      extra.push(v);
-      copyOf.set(root, w);
-    }
-    indices[c] = w;
-  }
-  if (extra.length === 0) return { mesh, added: 0, from: [] };
-  const positions = new Float32Array(3 * (nv + extra.length));
-  positions.set(mesh.positions);
-  const colors = mesh.colors ? new Uint8Array(3 * (nv + extra.length)) : undefined;
-  if (colors && mesh.colors) colors.set(mesh.colors);
-  // each copy moves SPLIT_OFFSET_MM into its own solid (against its fan's normal), so the sheets
-  // no longer touch: a reader that welds by position (STL) sees the same closed 2-manifold
-  const normal = new Float64Array(3 * extra.length);
-  const P = mesh.positions;
-  for (let c = 0; c < indices.length; c++) {
-    const w = indices[c]!;
-    if (w < nv) continue;
-    const t = c - (c % 3);
-    const a = 3 * I[t]!;
-    const b = 3 * I[t + 1]!;
-    const d = 3 * I[t + 2]!;
-    const ux = P[b]! - P[a]!;
-    const uy = P[b + 1]! - P[a + 1]!;
-    const uz = P[b + 2]! - P[a + 2]!;
-    const vx = P[d]! - P[a]!;
-    const vy = P[d + 1]! - P[a + 1]!;
-    const vz = P[d + 2]! - P[a + 2]!;
-    const o = 3 * (w - nv);
-    normal[o]! += uy * vz - uz * vy;
-    normal[o + 1]! += uz * vx - ux * vz;
-    normal[o + 2]! += ux * vy - uy * vx;
-  }
-  extra.forEach((v, n) => {
-    const l = Math.hypot(normal[3 * n]!, normal[3 * n + 1]!, normal[3 * n + 2]!);
-    const s = l > 0 ? SPLIT_OFFSET_MM / l : 0;
-    for (let r = 0; r < 3; r++) positions[3 * (nv + n) + r] = P[3 * v + r]! - s * normal[3 * n + r]!;
-    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * (nv + n));
-  });
-  const { normals: _n, ...rest } = mesh;
-  return { mesh: { ...rest, positions, indices, ...(colors ? { colors } : {}) }, added: extra.length, from: extra };
 }
 
 export async function decimateKeepingClosed(

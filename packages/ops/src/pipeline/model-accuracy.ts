@@ -143,7 +143,9 @@ export function modelAccuracy(
   const faceRadius = [0, 1, 2].map((axis) => {
     const u = H[(axis + 1) % 3]!;
     const w = H[(axis + 2) % 3]!;
-    return Math.hypot(u[0]! + w[0]!, u[1]! + w[1]!, u[2]! + w[2]!) + Math.hypot(u[0]! - w[0]!, u[1]! - w[1]!, u[2]! - w[2]!);
+    return (
+      Math.hypot(u[0]! + w[0]!, u[1]! + w[1]!, u[2]! + w[2]!) + Math.hypot(u[0]! - w[0]!, u[1]! - w[1]!, u[2]! - w[2]!)
+    );
   });
   /** Squared distance from p to the face of voxel (i, j, k) on side s of `axis`, or skip if it cannot beat `best`. */
   const faceDistance = (

@@ -36,7 +36,7 @@ export interface RandomForestOptions extends RunOptions {
 export const RANDOM_FOREST_DEFAULTS = {
   trees: 32,
   maxDepth: 20,
-  minSamplesLeaf: 2,
+  minSamplesLeaf: 5,
   featuresPerSplit: 'sqrt',
   bootstrap: true,
   bins: 128,
@@ -151,7 +151,7 @@ export function trainRandomForest(
     'minSamplesLeaf',
     1,
     Number.MAX_SAFE_INTEGER,
-    'e.g. 2',
+    'e.g. 5',
   );
   const fps = options.featuresPerSplit ?? RANDOM_FOREST_DEFAULTS.featuresPerSplit;
   const mtry =

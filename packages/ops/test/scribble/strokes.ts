@@ -34,6 +34,8 @@ export interface StrokeOptions {
   readonly gapPx: number;
   readonly nearPx: number;
   readonly seed: number;
+  /** If given, "far" background is only painted where this is true (e.g. inside the body, not in the air around it). */
+  readonly farWhere?: (p: number) => boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export function strokesFromReference(
     for (let p = 0; p < nxy; p++) {
       if (eroded[p]) cin.push(k * nxy + p);
       else if (!gap[p] && near[p]) cnear.push(k * nxy + p);
-      else if (!near[p]) cfar.push(k * nxy + p);
+      else if (!near[p] && (!o.farWhere || o.farWhere(k * nxy + p))) cfar.push(k * nxy + p);
     }
     if (cin.length === 0) for (let p = 0; p < nxy; p++) if (inside[p]) cin.push(k * nxy + p);
     pick(cin, o.inside, 1);
@@ -99,4 +101,67 @@ export function strokesFromReference(
     pick(cfar, o.far, 2);
   }
   return out;
+}
+
+/**
+ * A user's correction on slice k: paints up to `count` voxels of each kind of error of `result`
+ * against `ref` (false structure as background, missed structure as structure), only where the
+ * error is at least gapPx pixels away from the reference boundary in-plane (a user paints the
+ * obvious part of a mistake, not its rim). Changes `strokes` in place; returns how many it painted.
+ */
+export function correctSlice(
+  strokes: Uint8Array,
+  result: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  size: readonly [number, number, number],
+  k: number,
+  count: number,
+  gapPx: number,
+  seed: number,
+): number {
+  const [nx, ny] = size;
+  const nxy = nx * ny;
+  const inside = new Uint8Array(nxy);
+  for (let p = 0; p < nxy; p++) inside[p] = ref[k * nxy + p] ? 1 : 0;
+  // chessboard distance from the boundary, up to gapPx
+  const far = new Uint8Array(nxy).fill(1);
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const v = inside[j * nx + i];
+      for (let dj = -gapPx; dj <= gapPx && far[j * nx + i]; dj++) {
+        for (let di = -gapPx; di <= gapPx; di++) {
+          const a = Math.min(nx - 1, Math.max(0, i + di));
+          const b = Math.min(ny - 1, Math.max(0, j + dj));
+          if (inside[b * nx + a] !== v) {
+            far[j * nx + i] = 0;
+            break;
+          }
+        }
+      }
+    }
+  }
+  const fp: number[] = [];
+  const fn: number[] = [];
+  for (let p = 0; p < nxy; p++) {
+    if (!far[p]) continue;
+    const q = k * nxy + p;
+    const got = result[q] ? 1 : 0;
+    if (got && !inside[p]) fp.push(q);
+    if (!got && inside[p]) fn.push(q);
+  }
+  const rand = seededRandom(seed);
+  let painted = 0;
+  for (const [list, value] of [
+    [fp, 2],
+    [fn, 1],
+  ] as const) {
+    for (let t = 0; t < count && list.length > 0; t++) {
+      const r = Math.floor(rand() * list.length);
+      strokes[list[r]!] = value;
+      list[r] = list[list.length - 1]!;
+      list.pop();
+      painted++;
+    }
+  }
+  return painted;
 }

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { isS2SError } from '@slice2solid/core';
-import { makeTensor } from '../src/backend.js';
-import { onnxRuntimeNodeBackend, onnxRuntimeNodeVersion } from '../src/node/onnxruntime-node.js';
-import { buildOnnxModel, conv3dModel, referenceConv3d, seededRandom } from './helpers/onnx-builder.js';
+import { describe, expect, it } from 'vitest';
+import { makeTensor } from '../../src/backend.js';
+import { onnxRuntimeNodeBackend, onnxRuntimeNodeVersion } from '../../src/node/onnxruntime-node.js';
+import { buildOnnxModel, conv3dModel, referenceConv3d, seededRandom } from '../helpers/onnx-builder.js';
 
 const backend = onnxRuntimeNodeBackend({ intraOpNumThreads: 1 });
 
@@ -77,5 +80,25 @@ describe('onnxruntime-node backend', () => {
     expect(() => makeTensor(new Float32Array(3), [2, 2])).toThrow(/3 values but dims \[2, 2\] need 4/);
     await session.dispose();
     await expect(session.run({ input: makeTensor(new Float32Array(1), [1, 1, 1, 1, 1]) })).rejects.toThrow(/disposed/);
+  });
+
+  it('falls back to the next execution provider when one cannot start (CUDA without its libraries)', async () => {
+    const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const haveCuda = existsSync(join(ortDir, 'bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+    const model = conv3dModel({ inChannels: 1, outChannels: 1, kernelSize: [1, 1, 1], weights: new Float32Array([2]) });
+    const s = await onnxRuntimeNodeBackend().createSession(model, { executionProviders: ['cuda', 'cpu'] });
+    expect(s.executionProvider).toBe(haveCuda ? 'cuda' : 'cpu');
+    const { logits } = await s.run({ input: makeTensor(new Float32Array([1.5]), [1, 1, 1, 1, 1]) });
+    expect(Array.from(logits!.data)).toEqual([3]);
+    await s.dispose();
+    if (!haveCuda) {
+      await expect(onnxRuntimeNodeBackend().createSession(model, { executionProviders: ['cuda'] })).rejects.toSatisfy(
+        (e: unknown) =>
+          isS2SError(e) && e.code === 'NOT_IMPLEMENTED' && /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message),
+      );
+    }
+    await expect(onnxRuntimeNodeBackend().createSession(model, { executionProviders: [] })).rejects.toThrow(
+      /no execution provider/,
+    );
   });
 });
