@@ -4,6 +4,13 @@
 // scipy's (/usr/bin/python3), so wall time and peak RSS are measured per operation.
 //
 //   node scripts/bench-ops.mjs [--volume bench-data/ct.nii] [--out bench-out/ops.json] [--only gaussian,edt]
+//                              [--threads N] [--repeat R]
+//
+// Gaussian, median and closing run on a worker-thread ParallelRunner (@slice2solid/ops/node) with
+// --threads threads (default: every core; 1 = single-threaded, no runner); its start-up (once
+// per process, like a thread pool) is reported apart as runnerStartS and not in `seconds`.
+// scipy.ndimage is single-threaded. --repeat R runs each side R times (fresh processes) and
+// keeps the median time.
 //
 // The volume is generated if missing (512x512x300 int16 CT phantom, 0.7x0.7x1.0 mm) with
 // /work/shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM. Operations: Gaussian sigma 1 mm,
@@ -13,6 +20,7 @@
 // Programmatic use: import { benchOps } from './bench-ops.mjs'; await benchOps({ volumePath, out }).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,9 +31,17 @@ export const OPS = ['gaussian', 'median', 'cc26', 'edt', 'close2mm'];
 
 // ---------------------------------------------------------------------------------------------
 // child: ours
-async function childOurs(op, volumePath) {
+async function childOurs(op, volumePath, threads) {
   const { readNifti } = await import('@slice2solid/io');
   const ops = await import('@slice2solid/ops');
+  let parallel;
+  let runnerStartS = 0;
+  if (threads > 1 && (op === 'gaussian' || op === 'median' || op === 'close2mm')) {
+    const { createWorkerRunner } = await import('@slice2solid/ops/node');
+    const t = performance.now();
+    parallel = await createWorkerRunner({ threads });
+    runnerStartS = (performance.now() - t) / 1000;
+  }
   const volume = readNifti(new Uint8Array(readFileSync(volumePath)));
   const { grid } = volume;
   let mask;
@@ -35,16 +51,17 @@ async function childOurs(op, volumePath) {
   }
   globalThis.gc?.();
   const base = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let summary;
   switch (op) {
     case 'gaussian': {
-      const out = ops.gaussian(volume, { sigmaMm: 1, mode: 'nearest' });
+      const out = ops.gaussian(volume, { sigmaMm: 1, mode: 'nearest', parallel });
       summary = { checksum: sum(out.data) };
       break;
     }
     case 'median': {
-      const out = ops.median(volume, { radius: 1 });
+      const out = ops.median(volume, { radius: 1, parallel });
       summary = { checksum: sum(out.data) };
       break;
     }
@@ -59,14 +76,19 @@ async function childOurs(op, volumePath) {
       break;
     }
     case 'close2mm': {
-      const out = ops.close(mask, grid, { radiusMm: 2 });
+      const out = ops.close(mask, grid, { radiusMm: 2, parallel });
       summary = { voxels: sum(out) };
       break;
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await parallel?.close();
   return {
     seconds,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    threads: parallel ? threads : 1,
+    runnerStartS,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     baseRssMB: base / 2 ** 20,
     size: grid.size,
@@ -109,6 +131,7 @@ def rss():
 mask = vol > 300 if op not in ('gaussian', 'median') else None
 base = rss()
 t0 = time.perf_counter()
+c0 = time.process_time()
 if op == 'gaussian':
     out = ndi.gaussian_filter(vol, sigma=(1/sz, 1/sy, 1/sx), mode='nearest', truncate=4.0, output=np.float32)
     summary = {'checksum': float(out.sum(dtype=np.float64))}
@@ -129,7 +152,7 @@ elif op == 'close2mm':
     out = ndi.binary_closing(mask, structure=ball)
     summary = {'voxels': int(out.sum())}
 seconds = time.perf_counter() - t0
-res = {'seconds': seconds, 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'baseRssMB': base}
+res = {'seconds': seconds, 'cpuS': time.process_time() - c0, 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'baseRssMB': base}
 res.update(summary)
 print('RESULT ' + json.dumps(res))
 `;
@@ -153,39 +176,78 @@ function runChild(cmd, args) {
   return JSON.parse(line.slice(7));
 }
 
-export async function benchOps({ volumePath = join(ROOT, 'bench-data/ct.nii'), out, only } = {}) {
+/** Runs `once` R times and keeps the run with the median time (all times listed in `runs`). */
+function medianOf(repeat, once) {
+  const runs = [];
+  for (let r = 0; r < repeat; r++) runs.push(once());
+  const ok = runs.filter((x) => x.seconds !== undefined).sort((a, b) => a.seconds - b.seconds);
+  if (ok.length === 0) return runs[0];
+  const mid = ok[(ok.length - 1) >> 1];
+  return repeat > 1 ? { ...mid, runs: runs.map((x) => x.seconds ?? null) } : mid;
+}
+
+export async function benchOps({
+  volumePath = join(ROOT, 'bench-data/ct.nii'),
+  out,
+  only,
+  threads = availableParallelism(),
+  repeat = 1,
+} = {}) {
   volumePath = resolve(volumePath);
   ensureVolume(volumePath);
   const volumeMB = (512 * 512 * 300 * 2) / 2 ** 20;
   const rows = [];
   for (const op of only ?? OPS) {
-    const ours = runChild(process.execPath, [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      '--expose-gc',
-      fileURLToPath(import.meta.url),
-      '--child',
-      op,
-      volumePath,
-    ]);
-    const scipy = runChild(PYTHON, ['-c', PY, op, volumePath]);
+    const ours = medianOf(repeat, () =>
+      runChild(process.execPath, [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        '--expose-gc',
+        fileURLToPath(import.meta.url),
+        '--child',
+        op,
+        volumePath,
+        String(threads),
+      ]),
+    );
+    const scipy = medianOf(repeat, () => runChild(PYTHON, ['-c', PY, op, volumePath]));
     const row = { op, ours, scipy };
     if (ours.seconds && scipy.seconds) row.speedup = scipy.seconds / ours.seconds;
     rows.push(row);
     const fmt = (r) =>
       r.error
         ? `ERROR ${r.error.split('\n').slice(-3).join(' ')}`
-        : `${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB (+${(r.peakRssMB - r.baseRssMB).toFixed(0)} MB over the loaded input)`;
+        : `${r.seconds.toFixed(2)} s (CPU ${r.cpuS.toFixed(2)} s)${r.threads > 1 ? ` (${r.threads} threads)` : ''}${r.runs ? ` [runs ${r.runs.map((x) => x?.toFixed(2)).join(', ')}]` : ''}, peak RSS ${r.peakRssMB.toFixed(0)} MB (+${(r.peakRssMB - r.baseRssMB).toFixed(0)} MB over the loaded input)`;
     console.log(`${op.padEnd(9)} ours: ${fmt(ours)}`);
     console.log(
       `${''.padEnd(9)} scipy: ${fmt(scipy)}${row.speedup ? `  -> ours ${row.speedup.toFixed(2)}x faster` : ''}`,
     );
-    const { seconds: _a, peakRssMB: _b, baseRssMB: _c, size: _d, spacing: _e, ...oursSummary } = ours;
-    const { seconds: _f, peakRssMB: _g, baseRssMB: _h, ...scipySummary } = scipy;
+    const {
+      seconds: _a,
+      peakRssMB: _b,
+      baseRssMB: _c,
+      size: _d,
+      spacing: _e,
+      threads: _t,
+      runnerStartS: _s,
+      runs: _r,
+      cpuS: _u,
+      ...oursSummary
+    } = ours;
+    const { seconds: _f, peakRssMB: _g, baseRssMB: _h, runs: _q, cpuS: _v, ...scipySummary } = scipy;
     console.log(`${''.padEnd(9)} results: ours ${JSON.stringify(oursSummary)} scipy ${JSON.stringify(scipySummary)}`);
   }
-  const report = { volume: volumePath, volumeMB, date: new Date().toISOString(), node: process.version, rows };
+  const report = {
+    volume: volumePath,
+    volumeMB,
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: availableParallelism(),
+    threads,
+    repeat,
+    rows,
+  };
   if (out) {
     mkdirSync(dirname(resolve(out)), { recursive: true });
     writeFileSync(out, JSON.stringify(report, null, 2));
@@ -195,12 +257,18 @@ export async function benchOps({ volumePath = join(ROOT, 'bench-data/ct.nii'), o
 
 const argv = process.argv.slice(2);
 if (argv[0] === '--child') {
-  const res = await childOurs(argv[1], argv[2]);
+  const res = await childOurs(argv[1], argv[2], Number(argv[3] ?? 1));
   console.log(`RESULT ${JSON.stringify(res)}`);
 } else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const get = (k) => {
     const i = argv.indexOf(k);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  await benchOps({ volumePath: get('--volume'), out: get('--out'), only: get('--only')?.split(',') });
+  await benchOps({
+    volumePath: get('--volume'),
+    out: get('--out'),
+    only: get('--only')?.split(','),
+    threads: get('--threads') ? Number(get('--threads')) : undefined,
+    repeat: get('--repeat') ? Number(get('--repeat')) : undefined,
+  });
 }

@@ -19,7 +19,9 @@ let warned = false;
 function warnOnce(): void {
   if (!warned && !HAVE_SHARED_DATA) {
     warned = true;
-    console.warn(`[slice2solid tests] ../shared/data not found: skipping tests on real scans (set S2S_SHARED_DATA to point at it)`);
+    console.warn(
+      `[slice2solid tests] ../shared/data not found: skipping tests on real scans (set S2S_SHARED_DATA to point at it)`,
+    );
   }
 }
 

@@ -132,22 +132,41 @@ export const READ_FOLDER_DEFAULTS = {
   concurrency: 8,
 } as const;
 
-/** readFolder with the files read concurrently (same files, same order). */
+/**
+ * readFolder with the files read concurrently (same files, same order). The files are read into one
+ * buffer sized from their stat sizes (one allocation instead of hundreds: far less garbage
+ * collection); a file whose size changed since is read into its own buffer.
+ */
 export async function readFolderAsync(
   dir: string,
   options: { concurrency?: number } & RunOptions = {},
 ): Promise<{ files: InputFile[]; skipped: { name: string; reason: string }[] }> {
   const { paths, skipped } = listFolder(dir);
+  const sizes = paths.map((p) => {
+    try {
+      return statSync(p.full).size;
+    } catch {
+      return 0;
+    }
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const slab = new Uint8Array(total);
   const files: InputFile[] = new Array(paths.length);
   const workers = Math.max(1, Math.min(options.concurrency ?? READ_FOLDER_DEFAULTS.concurrency, paths.length));
   let next = 0;
   let done = 0;
+  let at = 0;
+  const slots = sizes.map((n) => {
+    const slot = slab.subarray(at, at + n);
+    at += n;
+    return slot;
+  });
   const worker = async (): Promise<void> => {
     while (next < paths.length) {
       if (options.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
       const k = next++;
       const p = paths[k]!;
-      files[k] = { name: p.name, bytes: await readWhole(p.full) };
+      files[k] = { name: p.name, bytes: await readWhole(p.full, slots[k]!) };
       options.onProgress?.({ stage: 'read', done: ++done, total: paths.length });
     }
   };
@@ -155,12 +174,15 @@ export async function readFolderAsync(
   return { files, skipped };
 }
 
-/** One file's bytes in one buffer of its size at open time (open + fstat + read, as readFileSync does). */
-async function readWhole(path: string): Promise<Uint8Array> {
+/**
+ * One file's bytes (its size at open time, as readFileSync reads): into `slot` when the file has
+ * exactly that size, else into a buffer of its own.
+ */
+async function readWhole(path: string, slot: Uint8Array): Promise<Uint8Array> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const out = new Uint8Array(size);
+    const out = size === slot.length ? slot : new Uint8Array(size);
     let at = 0;
     while (at < size) {
       const { bytesRead } = await fh.read(out, at, size - at, at);

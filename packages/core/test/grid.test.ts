@@ -32,12 +32,30 @@ const oblique = makeGrid({
 describe('lpsFromIjk pins the matrix order (oblique, left-handed, anisotropic)', () => {
   it.each([
     // ijk, expected LPS (hand-computed: origin + i*s0*d0 + j*s1*d1 + k*s2*d2)
-    [[0, 0, 0], [10, -20, 30]],
-    [[1, 0, 0], [10.3, -19.6, 30]],
-    [[0, 1, 0], [10, -20, 29.2]],
-    [[0, 0, 1], [12, -21.5, 30]],
-    [[2, 3, 4], [18.6, -25.2, 27.6]],
-    [[-0.5, -0.5, -0.5], [8.85, -19.45, 30.4]],
+    [
+      [0, 0, 0],
+      [10, -20, 30],
+    ],
+    [
+      [1, 0, 0],
+      [10.3, -19.6, 30],
+    ],
+    [
+      [0, 1, 0],
+      [10, -20, 29.2],
+    ],
+    [
+      [0, 0, 1],
+      [12, -21.5, 30],
+    ],
+    [
+      [2, 3, 4],
+      [18.6, -25.2, 27.6],
+    ],
+    [
+      [-0.5, -0.5, -0.5],
+      [8.85, -19.45, 30.4],
+    ],
   ])('ijk %j -> lps %j', (ijk, lps) => {
     const p = lpsFromIjk(oblique, ijk);
     for (let r = 0; r < 3; r++) expect(p[r]).toBeCloseTo(lps[r]!, 12);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ijkFromLps, lpsFromIjk, makeGrid, makeVolume, orientationCode, reorientVolume, voxelIndex } from '../src/index.js';
+import {
+  ijkFromLps,
+  lpsFromIjk,
+  makeGrid,
+  makeVolume,
+  orientationCode,
+  reorientVolume,
+  voxelIndex,
+} from '../src/index.js';
 
 // Every permutation/flip of the axes must keep each voxel at its exact world position.
 const directions = [

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { frameOf, makeGrid, makeLabelMap, makeVolume, progressReporter, S2SError, throwIfAborted, valueRange } from '../src/index.js';
+import {
+  frameOf,
+  makeGrid,
+  makeLabelMap,
+  makeVolume,
+  progressReporter,
+  S2SError,
+  throwIfAborted,
+  valueRange,
+} from '../src/index.js';
 
 describe('Volume and LabelMap', () => {
   const grid = makeGrid({ size: [2, 3, 4] });

@@ -217,10 +217,15 @@ function firstToAcc(
 ): void {
   if (cnt === 3) {
     for (let i = 0; i < m; i++) {
-      acc[i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
+      acc[i] =
+        c * b[s + i]! +
+        w1 * (b[a1 + i]! + b[b1 + i]!) +
+        w2 * (b[a2 + i]! + b[b2 + i]!) +
+        w3 * (b[a3 + i]! + b[b3 + i]!);
     }
   } else if (cnt === 2) {
-    for (let i = 0; i < m; i++) acc[i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);
+    for (let i = 0; i < m; i++)
+      acc[i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);
   } else {
     for (let i = 0; i < m; i++) acc[i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!);
   }
@@ -246,10 +251,15 @@ function firstToOut(
 ): void {
   if (cnt === 3) {
     for (let i = 0; i < m; i++) {
-      out[o + i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
+      out[o + i] =
+        c * b[s + i]! +
+        w1 * (b[a1 + i]! + b[b1 + i]!) +
+        w2 * (b[a2 + i]! + b[b2 + i]!) +
+        w3 * (b[a3 + i]! + b[b3 + i]!);
     }
   } else if (cnt === 2) {
-    for (let i = 0; i < m; i++) out[o + i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);
+    for (let i = 0; i < m; i++)
+      out[o + i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);
   } else {
     for (let i = 0; i < m; i++) out[o + i] = c * b[s + i]! + w1 * (b[a1 + i]! + b[b1 + i]!);
   }
@@ -272,7 +282,8 @@ function accToAcc(
 ): void {
   if (cnt === 3) {
     for (let i = 0; i < m; i++) {
-      acc[i] = acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
+      acc[i] =
+        acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
     }
   } else if (cnt === 2) {
     for (let i = 0; i < m; i++) acc[i] = acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);
@@ -300,7 +311,8 @@ function accToOut(
 ): void {
   if (cnt === 3) {
     for (let i = 0; i < m; i++) {
-      out[o + i] = acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
+      out[o + i] =
+        acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!) + w3 * (b[a3 + i]! + b[b3 + i]!);
     }
   } else if (cnt === 2) {
     for (let i = 0; i < m; i++) out[o + i] = acc[i]! + w1 * (b[a1 + i]! + b[b1 + i]!) + w2 * (b[a2 + i]! + b[b2 + i]!);

@@ -8,13 +8,7 @@
  * (d c b a | a b c d | d c b a). Output is float32; geometry is unchanged.
  */
 import { type Grid, progressReporter, type RunOptions, S2SError, type Volume, voxelCount } from '@slice2solid/core';
-import {
-  allocFloat32,
-  isShareable,
-  type ParallelOptions,
-  splitRange,
-  useRunner,
-} from '../parallel/runner.js';
+import { allocFloat32, isShareable, type ParallelOptions, splitRange, useRunner } from '../parallel/runner.js';
 import {
   type EdgeMode,
   type GaussianColumnsArgs,

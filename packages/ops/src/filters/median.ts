@@ -88,7 +88,11 @@ export function medianData<T extends VoxelArray>(data: T, grid: Grid, options: M
   };
   const src = share(data);
   const target = isShareable(dst, runner) ? dst : new ctor(allocUint8(dst.byteLength, runner).buffer as ArrayBuffer);
-  runner.runSlabs('median.slices', { data: src, out: target, size: grid.size, radius, bins }, splitRange(grid.size[2], runner));
+  runner.runSlabs(
+    'median.slices',
+    { data: src, out: target, size: grid.size, radius, bins },
+    splitRange(grid.size[2], runner),
+  );
   if (target !== dst) dst.set(target as never);
   tick(grid.size[2]);
   return dst;

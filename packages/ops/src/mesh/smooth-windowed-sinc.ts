@@ -11,9 +11,11 @@
  * it runs in float64.
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
+import { allocInt32, type ParallelOptions, splitRange, useRunner } from '../parallel/runner.js';
 import { checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph } from './smooth-common.js';
+import { sincFirstPass, sincStepPass } from './smooth-kernels.js';
 
-export interface WindowedSincOptions extends SmoothCommonOptions, RunOptions {
+export interface WindowedSincOptions extends SmoothCommonOptions, RunOptions, ParallelOptions {
   /** Number of iterations = order of the polynomial (default 20). */
   iterations?: number;
   /** Pass band in (0, 2): lower is smoother (default 0.1, as VTK). */
@@ -108,10 +110,13 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     cy += (3 * P[m + 1]!) / n;
     cz += (3 * P[m + 2]!) / n;
   }
+  // with a runner, the passes go to its threads in vertex ranges (shared buffers)
+  const runner = useRunner(options.parallel) ? options.parallel : undefined;
+  const f64 = (len: number) => new Float64Array(allocInt32(2 * len, runner).buffer);
   // three buffers only: x_{j-1} is overwritten by x_{j+1} in place, vertex by vertex
-  let x0 = new Float64Array(n);
-  let x1 = new Float64Array(n);
-  const x3 = new Float64Array(n);
+  let x0 = f64(n);
+  let x1 = f64(n);
+  const x3 = f64(n);
   for (let m = 0; m < n; m += 3) {
     x0[m] = P[m]! - cx;
     x0[m + 1] = P[m + 1]! - cy;
@@ -120,16 +125,22 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
   const { off } = g;
   // the neighbour lists as int32 element offsets (3 u) of their first coordinate: the inner loops
   // then index with plain int32 arithmetic
-  const nbr3 = new Int32Array(g.nbr.length);
+  const nbr3 = allocInt32(g.nbr.length, runner);
   for (let k = 0; k < nbr3.length; k++) nbr3[k] = 3 * g.nbr[k]!;
-  const offI = Int32Array.from(off);
+  const offI = allocInt32(nv + 1, runner);
+  offI.set(off);
+  const ranges = runner ? splitRange(nv, runner, 4, 4096) : [];
   const report = progressReporter('windowed-sinc smoothing', N, options);
   // x1 = (I - K/2) x0 = (x0 + avg x0) / 2 ; x3 = c0 x0 + c1 x1
-  firstStep(offI, nbr3, nv, x0, x1, x3, c[0]!, c[1]!);
+  const first = { off: offI, nbr3, x0, x1, x3, c0: c[0]!, c1: c[1]! };
+  if (runner) runner.runSlabs('sinc.first', first, ranges);
+  else sincFirstPass(first, 0, nv);
   for (let j = 2; j <= N; j++) {
     report(j - 1);
     // x2 = 2 (I - K/2) x1 - x0 = avg(x1) + x1 - x0, written over x0; x3 += c_j x2
-    chebyshevStep(offI, nbr3, nv, x0, x1, x3, c[j]!);
+    const step = { off: offI, nbr3, x0, x1, x3, cj: c[j]! };
+    if (runner) runner.runSlabs('sinc.step', step, ranges);
+    else sincStepPass(step, 0, nv);
     const t = x0;
     x0 = x1;
     x1 = t;
@@ -150,102 +161,4 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     }
   }
   return finishSmoothing(mesh, x3, options.maxDisplacementMm);
-}
-
-/**
- * x1 = (x0 + avg(x0)) / 2 and x3 = c0 x0 + c1 x1 in one pass (the average of a fixed vertex is
- * itself). Same arithmetic, operation for operation, as averageNeighbours followed by the update.
- */
-function firstStep(
-  off: Int32Array,
-  nbr3: Int32Array,
-  nv: number,
-  x0: Float64Array,
-  x1: Float64Array,
-  x3: Float64Array,
-  c0: number,
-  c1: number,
-): void {
-  for (let v = 0; v < nv; v++) {
-    const s = off[v]!;
-    const e = off[v + 1]!;
-    const m = 3 * v;
-    const p0 = x0[m]!;
-    const p1 = x0[m + 1]!;
-    const p2 = x0[m + 2]!;
-    let ax = p0;
-    let ay = p1;
-    let az = p2;
-    if (s !== e) {
-      let x = 0;
-      let y = 0;
-      let z = 0;
-      for (let k = s; k < e; k++) {
-        const u = nbr3[k]!;
-        x += x0[u]!;
-        y += x0[u + 1]!;
-        z += x0[u + 2]!;
-      }
-      const w = 1 / (e - s);
-      ax = x * w;
-      ay = y * w;
-      az = z * w;
-    }
-    const q0 = 0.5 * (p0 + ax);
-    const q1 = 0.5 * (p1 + ay);
-    const q2 = 0.5 * (p2 + az);
-    x1[m] = q0;
-    x1[m + 1] = q1;
-    x1[m + 2] = q2;
-    x3[m] = c0 * p0 + c1 * q0;
-    x3[m + 1] = c0 * p1 + c1 * q1;
-    x3[m + 2] = c0 * p2 + c1 * q2;
-  }
-}
-
-/** x0 <- avg(x1) + x1 - x0 (the next Chebyshev term, in place) and x3 += cj * x0, in one pass. */
-function chebyshevStep(
-  off: Int32Array,
-  nbr3: Int32Array,
-  nv: number,
-  x0: Float64Array,
-  x1: Float64Array,
-  x3: Float64Array,
-  cj: number,
-): void {
-  for (let v = 0; v < nv; v++) {
-    const s = off[v]!;
-    const e = off[v + 1]!;
-    const m = 3 * v;
-    const p0 = x1[m]!;
-    const p1 = x1[m + 1]!;
-    const p2 = x1[m + 2]!;
-    let ax = p0;
-    let ay = p1;
-    let az = p2;
-    if (s !== e) {
-      let x = 0;
-      let y = 0;
-      let z = 0;
-      for (let k = s; k < e; k++) {
-        const u = nbr3[k]!;
-        x += x1[u]!;
-        y += x1[u + 1]!;
-        z += x1[u + 2]!;
-      }
-      const w = 1 / (e - s);
-      ax = x * w;
-      ay = y * w;
-      az = z * w;
-    }
-    const r0 = ax + p0 - x0[m]!;
-    const r1 = ay + p1 - x0[m + 1]!;
-    const r2 = az + p2 - x0[m + 2]!;
-    x0[m] = r0;
-    x0[m + 1] = r1;
-    x0[m + 2] = r2;
-    x3[m]! += cj * r0;
-    x3[m + 1]! += cj * r1;
-    x3[m + 2]! += cj * r2;
-  }
 }

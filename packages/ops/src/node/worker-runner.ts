@@ -56,7 +56,8 @@ export async function createWorkerRunner(options: WorkerRunnerOptions = {}): Pro
   const timeout = options.startTimeoutMs ?? WORKER_RUNNER_DEFAULTS.startTimeoutMs;
   const workers: Worker[] = [];
   try {
-    for (let w = 0; w < threads - 1; w++) workers.push(new Worker(entry, { eval: fromSource, execArgv: [...execArgv] }));
+    for (let w = 0; w < threads - 1; w++)
+      workers.push(new Worker(entry, { eval: fromSource, execArgv: [...execArgv] }));
     await Promise.all(workers.map((worker) => whenReady(worker, timeout)));
   } catch (cause) {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -71,7 +72,8 @@ export async function createWorkerRunner(options: WorkerRunnerOptions = {}): Pro
     threads,
     shared: true,
     runSlabs(kernel: KernelName, args: object, ranges: readonly SlabRange[]): void {
-      if (closed) throw new S2SError('INVALID_ARGUMENT', 'this parallel runner was closed', { hint: 'create a new one' });
+      if (closed)
+        throw new S2SError('INVALID_ARGUMENT', 'this parallel runner was closed', { hint: 'create a new one' });
       const control = new Int32Array(new SharedArrayBuffer(16));
       const message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
       const task: WorkerTask = { kernel, args, ranges, control, message };

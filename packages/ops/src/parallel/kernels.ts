@@ -2,6 +2,7 @@
 // it lists only pure functions of (args, start, end) that write disjoint parts of their output.
 import { gaussianColumns, gaussianSlices } from '../filters/gaussian-passes.js';
 import { medianSlices } from '../filters/median.js';
+import { sincFirstPass, sincStepPass } from '../mesh/smooth-kernels.js';
 import { ballDilate, ballPack } from '../morphology/ball-bits.js';
 
 /** Arguments of 'runner.rendezvous', a self-test of runners (see rendezvous()). */
@@ -37,6 +38,8 @@ export const KERNELS = {
   'ball.pack': ballPack,
   'ball.dilate': ballDilate,
   'runner.rendezvous': rendezvous,
+  'sinc.first': sincFirstPass,
+  'sinc.step': sincStepPass,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

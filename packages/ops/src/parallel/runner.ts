@@ -81,9 +81,13 @@ export function useRunner(runner: ParallelRunner | undefined): runner is Paralle
 function sharedBuffer(bytes: number, runner: ParallelRunner | undefined): ArrayBuffer {
   if (runner?.shared && runner.threads > 1) {
     if (typeof SharedArrayBuffer === 'undefined') {
-      throw new S2SError('NOT_IMPLEMENTED', 'this runtime has no SharedArrayBuffer, so work cannot be shared between threads', {
-        hint: 'run without the parallel option (in a browser, serve the page cross-origin isolated)',
-      });
+      throw new S2SError(
+        'NOT_IMPLEMENTED',
+        'this runtime has no SharedArrayBuffer, so work cannot be shared between threads',
+        {
+          hint: 'run without the parallel option (in a browser, serve the page cross-origin isolated)',
+        },
+      );
     }
     return new SharedArrayBuffer(bytes) as unknown as ArrayBuffer;
   }

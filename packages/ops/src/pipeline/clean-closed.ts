@@ -111,7 +111,11 @@ export function compactMesh(mesh: Mesh): Mesh {
     if (remap[v]! < 0) remap[v] = used++;
     indices[n] = remap[v]!;
   }
-  if (used === nv) return { ...mesh, indices };
+  // (regression: when every vertex is used the renumbering is still a permutation, so the
+  // positions must be reordered too; returning the old positions scrambled the mesh)
+  let identity = used === nv;
+  for (let v = 0; identity && v < nv; v++) if (remap[v] !== v) identity = false;
+  if (identity) return mesh;
   const positions = new Float32Array(3 * used);
   const colors = mesh.colors ? new Uint8Array(3 * used) : undefined;
   for (let v = 0; v < nv; v++) {
@@ -194,6 +198,21 @@ export const SPLIT_OFFSET_MM = 1e-3;
  * but the first gets a new copy of the vertex (same colour, moved SPLIT_OFFSET_MM into its own solid).
  */
 export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from: number[] } {
+  // a pass can leave an edge pinched where both its ends were pinched too; the next pass sees
+  // the fans the previous one made, so repeat while it helps
+  const nv0 = mesh.positions.length / 3;
+  let m = mesh;
+  let from: number[] = [];
+  for (let pass = 0; pass < 4; pass++) {
+    const r = splitOnce(m);
+    if (r.added === 0) break;
+    from = [...from, ...r.from.map((v) => (v < nv0 ? v : from[v - nv0]!))];
+    m = r.mesh;
+  }
+  return { mesh: m, added: from.length, from };
+}
+
+function splitOnce(mesh: Mesh): { mesh: Mesh; added: number; from: number[] } {
   const I = mesh.indices;
   const nv = mesh.positions.length / 3;
   const nt = I.length / 3;
@@ -236,6 +255,22 @@ export function splitNonManifold(mesh: Mesh): { mesh: Mesh; added: number; from:
             break;
           }
         }
+      }
+    }
+  }
+  // what is left (both ends of the edge are themselves pinched): pair the remaining triangles of
+  // opposite direction in turn, so no half-edge stays unmatched (an unmatched one would become a
+  // boundary edge); such an edge may stay non-manifold, which the checks then report
+  for (const e of nonManifold) {
+    const f = E.first[e]!;
+    const n = E.first[e + 1]! - f;
+    for (let h = f; h < f + n; h++) {
+      if (paired[h]) continue;
+      for (let g = h + 1; g < f + n; g++) {
+        if (paired[g] || E.heFwd[g] === E.heFwd[h]) continue;
+        join(E.heTri[h]!, E.heTri[g]!, E.a[e]!, E.b[e]!);
+        paired[h] = paired[g] = 1;
+        break;
       }
     }
   }

@@ -204,7 +204,8 @@ export function checkScalarVolume(volume: Volume, what = 'the scribble assistant
 /** Halo (slices on each side) a slab needs so that its core slices' features are exact. */
 export function featureHalo(grid: Grid, settings: ResolvedFeatureSettings): number {
   let r = 0;
-  for (const s of settings.sigmasMm) r = Math.max(r, (gaussianKernel(s / grid.spacing[2], settings.truncate).length - 1) / 2);
+  for (const s of settings.sigmasMm)
+    r = Math.max(r, (gaussianKernel(s / grid.spacing[2], settings.truncate).length - 1) / 2);
   // +1 for the central differences
   return Math.min(grid.size[2] - 1, r + 1);
 }
@@ -226,7 +227,7 @@ class FeatureSlab {
   private readonly lps: Float64Array;
 
   constructor(
-    private readonly volume: Volume,
+    volume: Volume,
     private readonly s: ResolvedFeatureSettings,
     e0: number,
     e1: number,
@@ -306,10 +307,7 @@ class FeatureSlab {
         if (wantL) out[o++] = xx + yy + zz;
         if (!wantH) continue;
         const xy = di && dj ? (b[rowP + ip]! - b[rowP + im]! - b[rowM + ip]! + b[rowM + im]!) / (di * dj * hx * hy) : 0;
-        const xz =
-          di && dk
-            ? (b[up + ip]! - b[up + im]! - b[dn + ip]! + b[dn + im]!) / (di * dk * hx * hz)
-            : 0;
+        const xz = di && dk ? (b[up + ip]! - b[up + im]! - b[dn + ip]! + b[dn + im]!) / (di * dk * hx * hz) : 0;
         const upY = kp * nxy;
         const dnY = km * nxy;
         const yz =
@@ -453,7 +451,12 @@ export function forEachFeatureSlice(
   const wanted = new Uint8Array(nz);
   for (let k = 0; k < nz; k++) {
     if (!region) wanted[k] = 1;
-    else for (let p = k * nxy; p < (k + 1) * nxy; p++) if (region[p]) { wanted[k] = 1; break; }
+    else
+      for (let p = k * nxy; p < (k + 1) * nxy; p++)
+        if (region[p]) {
+          wanted[k] = 1;
+          break;
+        }
   }
   const halo = featureHalo(volume.grid, s);
   const slabs = planSlabs(wanted, halo, maxCoreSlices(volume.grid, s, halo, budgetOf(options)));

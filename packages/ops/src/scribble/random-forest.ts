@@ -136,7 +136,10 @@ export function trainRandomForest(
     });
   }
   if (x.length !== n * F) {
-    throw new S2SError('INVALID_ARGUMENT', `features have ${x.length} values but ${n} samples x ${F} features need ${n * F}`);
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `features have ${x.length} values but ${n} samples x ${F} features need ${n * F}`,
+    );
   }
   for (let s = 0; s < n; s++) {
     const c = y[s]!;
@@ -372,7 +375,65 @@ export function predictRandomForest(
   return out;
 }
 
-/** Impurity-based importance per feature (total Gini decrease is not kept; counts of splits). */
+/**
+ * Most probable class per sample (the argmax of predictRandomForest, first class on ties), and
+ * optionally the second most probable. Without `second`, a sample stops visiting trees once the
+ * leading class's lead is larger than what the remaining trees could add to another class: the
+ * answer is the same, most voxels of a volume need about half of the trees.
+ */
+export function predictRandomForestClass(
+  forest: RandomForest,
+  x: Float32Array,
+  n: number,
+  best: Uint8Array,
+  second?: Uint8Array,
+): void {
+  const { features: F, classes: K, roots, feature, threshold, left, leafProb } = forest;
+  if (!Number.isInteger(n) || n < 0 || x.length < n * F || best.length < n || (second && second.length < n)) {
+    throw new S2SError('INVALID_ARGUMENT', `arrays too short for ${n} samples x ${F} features`);
+  }
+  const T = roots.length;
+  const acc = new Float64Array(K);
+  for (let s = 0; s < n; s++) {
+    const row = s * F;
+    acc.fill(0);
+    for (let t = 0; t < T; t++) {
+      let node = roots[t]!;
+      let f = feature[node]!;
+      while (f >= 0) {
+        node = left[node]! + (x[row + f]! < threshold[node]! ? 0 : 1);
+        f = feature[node]!;
+      }
+      const lp = left[node]! * K;
+      for (let c = 0; c < K; c++) acc[c]! += leafProb[lp + c]!;
+      if (!second && (t & 3) === 3) {
+        // leaf probabilities are <= 1, so T - t - 1 trees add at most that much to any class
+        let hi = 0;
+        let lo = 0;
+        for (let c = 0; c < K; c++) {
+          const v = acc[c]!;
+          if (v > hi) {
+            lo = hi;
+            hi = v;
+          } else if (v > lo) lo = v;
+        }
+        if (hi - lo > T - t - 1 + 1e-6) break;
+      }
+    }
+    let b = 0;
+    let nx = -1;
+    for (let c = 1; c < K; c++) {
+      if (acc[c]! > acc[b]!) {
+        nx = b;
+        b = c;
+      } else if (nx < 0 || acc[c]! > acc[nx]!) nx = c;
+    }
+    best[s] = b;
+    if (second) second[s] = nx < 0 ? b : nx;
+  }
+}
+
+/** How many split nodes of the forest use each feature (a rough importance). */
 export function splitCounts(forest: RandomForest): Int32Array {
   const out = new Int32Array(forest.features);
   for (const f of forest.feature) if (f >= 0) out[f]!++;
@@ -407,7 +468,7 @@ export function base64FromBytes(bytes: Uint8Array): string {
     const a = bytes[i]!;
     const b = i + 1 < bytes.length ? bytes[i + 1]! : 0;
     const v = (a << 16) | (b << 8);
-    s += B64[v >> 18]! + B64[(v >> 12) & 63]! + (i + 1 < bytes.length ? B64[(v >> 6) & 63]! : '=') + '=';
+    s += `${B64[v >> 18]}${B64[(v >> 12) & 63]}${i + 1 < bytes.length ? B64[(v >> 6) & 63] : '='}=`;
   }
   return s;
 }
@@ -482,8 +543,10 @@ export function deserializeRandomForest(data: unknown): RandomForest {
   if (o.version !== 1) throw malformed(`version ${String(o.version)} is not supported (this program reads version 1)`);
   const K = o.classes;
   const F = o.features;
-  if (typeof K !== 'number' || !Number.isInteger(K) || K < 2 || K > 255) throw malformed(`bad class count ${String(K)}`);
-  if (typeof F !== 'number' || !Number.isInteger(F) || F < 1 || F > 65535) throw malformed(`bad feature count ${String(F)}`);
+  if (typeof K !== 'number' || !Number.isInteger(K) || K < 2 || K > 255)
+    throw malformed(`bad class count ${String(K)}`);
+  if (typeof F !== 'number' || !Number.isInteger(F) || F < 1 || F > 65535)
+    throw malformed(`bad feature count ${String(F)}`);
   const roots = decode(o.roots, (n) => new Int32Array(n), 'roots');
   const feature = decode(o.feature, (n) => new Int32Array(n), 'feature');
   const threshold = decode(o.threshold, (n) => new Float32Array(n), 'threshold');

@@ -189,11 +189,9 @@ for (let e = 0; e < 12; e++) {
  */
 const C_ESTART = new Uint16Array(257);
 const C_TSTART = new Uint16Array(257);
-const { C_EDGE, C_TRI, MAX_EDGES, MAX_TRI_IDX } = (() => {
+const { C_EDGE, C_TRI } = (() => {
   const edges: number[] = [];
   const tris: number[] = [];
-  let maxE = 0;
-  let maxT = 0;
   for (let cs = 0; cs < 256; cs++) {
     C_ESTART[cs] = edges.length;
     C_TSTART[cs] = tris.length;
@@ -205,20 +203,31 @@ const { C_EDGE, C_TRI, MAX_EDGES, MAX_TRI_IDX } = (() => {
       tris.push(k);
     }
     edges.push(...local);
-    maxE = Math.max(maxE, local.length);
-    maxT = Math.max(maxT, MC_TABLE.start[cs + 1]! - MC_TABLE.start[cs]!);
   }
   C_ESTART[256] = edges.length;
   C_TSTART[256] = tris.length;
-  return { C_EDGE: Uint8Array.from(edges), C_TRI: Uint8Array.from(tris), MAX_EDGES: maxE, MAX_TRI_IDX: maxT };
+  return { C_EDGE: Uint8Array.from(edges), C_TRI: Uint8Array.from(tris) };
 })();
 
-/** Output is written in fixed-size chunks and packed once at the end (no growth copies). */
-const CHUNK = 3 << 18;
+/** Triangles of each case. */
+const C_NTRI = Uint8Array.from({ length: 256 }, (_, cs) => (C_TSTART[cs + 1]! - C_TSTART[cs]!) / 3);
+
+/** Set bits of a 32-bit int. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
 
 /**
  * The sweep. Plane lz of the (local, possibly padded) grid starts at src[planeStart(lz)], rows
- * `stride` apart; planeStart is called once per plane, in increasing order.
+ * `stride` apart; planeStart is called for the planes in increasing order, twice over (once
+ * to classify the rows, once to make the vertices), and must give the same values both times.
+ *
+ * 1. Classify every row: the packed inside bits and the range where it changes.
+ * 2. Count: every edge whose ends are on different sides gets exactly one vertex, and every
+ *    live cube the triangles of its case, so the output arrays are allocated at their final size.
+ * 3. Sweep the cubes in z, y, x order, making vertices and triangles.
  */
 function march(
   src: VoxelArray | Float64Array,
@@ -238,18 +247,18 @@ function march(
   const planeSize = NX * NY;
   // For integer voxels v >= iso <=> v >= ceil(iso): an integer compare in the scans.
   const isoC = src instanceof Float32Array || src instanceof Float64Array ? iso : Math.ceil(iso);
-  // Row classification, per plane parity p and row ly (index p * NY + ly): L = first cube index
-  // that can hold surface as far as this row goes (first inside/outside change - 1; NX - 1 when
-  // the row is constant), R = last one (last change; -1), S0 / S1 = inside bit at the first /
-  // last voxel; and the row's inside bits, packed 32 to an int (W words, the last one spare so
-  // that x + 1 can always be read).
+  // Row classification, by row r = lz * NY + ly: L = first cube index that can hold surface as
+  // far as this row goes (first inside/outside change - 1; NX - 1 when the row is constant),
+  // R = last one (last change; -1), S0 / S1 = inside bit at the first / last voxel; and the
+  // row's inside bits, packed 32 to an int (W words, the last one spare so that x + 1 can always
+  // be read; bits past the row repeat S1).
   const W = (NX >> 5) + 1;
-  const rowL = new Int32Array(2 * NY);
-  const rowR = new Int32Array(2 * NY);
-  const rowS0 = new Uint8Array(2 * NY);
-  const rowS1 = new Uint8Array(2 * NY);
-  const bits = new Int32Array(2 * NY * W);
-  const pStart = new Int32Array(2);
+  const nRows = NZ * NY;
+  const rowL = new Int32Array(nRows);
+  const rowR = new Int32Array(nRows);
+  const rowS0 = new Uint8Array(nRows);
+  const rowS1 = new Uint8Array(nRows);
+  const bits = new Int32Array(nRows * W);
   const last = NX - 1;
   // Small integer voxels: v >= isoC <=> (isoC - 1 - v) < 0, exact in int32, so eight voxels are
   // tested with one sign check (the scans are most of the work on a CT far from the iso-value).
@@ -261,12 +270,10 @@ function march(
     Math.abs(isoC) < 2 ** 30;
   const c1 = isoC - 1;
   const classify = (lz: number): void => {
-    const p = lz & 1;
     const base = planeStart(lz);
-    pStart[p] = base;
     for (let ly = 0; ly < NY; ly++) {
       const o = base + ly * stride;
-      const r = p * NY + ly;
+      const r = lz * NY + ly;
       const rb = r * W;
       // scan in from the left to the first change
       let a = 1;
@@ -298,7 +305,7 @@ function march(
         rowL[r] = last;
         rowR[r] = -1;
         rowS1[r] = s0;
-        bits.fill(-s0, rb, rb + W);
+        if (s0) bits.fill(-1, rb, rb + W);
         continue;
       }
       // ... and from the right to the last change (there is one: a < NX)
@@ -354,26 +361,131 @@ function march(
       }
     }
   };
+  for (let lz = 0; lz < NZ; lz++) classify(lz);
 
-  // Edge cache: sections [x-edges plane parity 0, parity 1, y-edges parity 0, parity 1, z-edges].
-  // An entry is valid when its vertex id is >= the first id of the slab that could have written
-  // it (older entries are stale), so nothing is ever cleared.
+  /** Edges along x, y within row r / between rows r and r2 (across y or z) that change side. */
+  const lastWord = last >> 5;
+  const lastMask = (last & 31) === 31 ? -1 : (1 << ((last & 31) + 1)) - 1;
+  const xCrossings = (r: number): number => {
+    const L = rowL[r]!;
+    const R = rowR[r]!;
+    if (R < 0) return 0;
+    const rb = r * W;
+    let n = 0;
+    for (let wi = L >> 5; wi <= R >> 5; wi++) {
+      const w = bits[rb + wi]!;
+      let d = w ^ ((w >>> 1) | (bits[rb + wi + 1]! << 31));
+      if (wi === L >> 5) d &= -1 << (L & 31);
+      if (wi === R >> 5 && (R & 31) !== 31) d &= (1 << ((R & 31) + 1)) - 1;
+      n += popcount(d);
+    }
+    return n;
+  };
+  const crossCrossings = (r: number, r2: number): number => {
+    if (rowR[r]! < 0 && rowR[r2]! < 0) return rowS0[r] === rowS0[r2] ? 0 : NX;
+    const b1 = r * W;
+    const b2 = r2 * W;
+    let n = 0;
+    for (let wi = 0; wi < lastWord; wi++) n += popcount(bits[b1 + wi]! ^ bits[b2 + wi]!);
+    return n + popcount((bits[b1 + lastWord]! ^ bits[b2 + lastWord]!) & lastMask);
+  };
+
+  /**
+   * Visits the live (neither empty nor full) cubes of cube row (lz, ly) in increasing x:
+   * cube(lx, cs) with cs the case.
+   */
+  const liveCubes = (lz: number, ly: number, cube: (lx: number, cs: number) => void): void => {
+    const a0 = lz * NY + ly;
+    const b0 = a0 + NY;
+    // the x-range of cubes whose four rows are not all on one side of the iso-value
+    const s0 = rowS0[a0]!;
+    let xL: number;
+    if (rowS0[a0 + 1] === s0 && rowS0[b0] === s0 && rowS0[b0 + 1] === s0) {
+      xL = Math.min(rowL[a0]!, rowL[a0 + 1]!, rowL[b0]!, rowL[b0 + 1]!);
+    } else xL = 0;
+    const s1 = rowS1[a0]!;
+    let xR: number;
+    if (rowS1[a0 + 1] === s1 && rowS1[b0] === s1 && rowS1[b0 + 1] === s1) {
+      xR = Math.max(rowR[a0]!, rowR[a0 + 1]!, rowR[b0]!, rowR[b0 + 1]!);
+    } else xR = NX - 2;
+    if (xL > xR) return;
+    const wA0 = a0 * W;
+    const wA1 = wA0 + W;
+    const wB0 = b0 * W;
+    const wB1 = wB0 + W;
+    const w0 = xL >> 5;
+    const w1 = xR >> 5;
+    for (let wi = w0; wi <= w1; wi++) {
+      // corner bits of columns x (c*) and x + 1 (c*n) for the 32 cubes of this word
+      const cA0 = bits[wA0 + wi]!;
+      const cA1 = bits[wA1 + wi]!;
+      const cB0 = bits[wB0 + wi]!;
+      const cB1 = bits[wB1 + wi]!;
+      const cA0n = (cA0 >>> 1) | (bits[wA0 + wi + 1]! << 31);
+      const cA1n = (cA1 >>> 1) | (bits[wA1 + wi + 1]! << 31);
+      const cB0n = (cB0 >>> 1) | (bits[wB0 + wi + 1]! << 31);
+      const cB1n = (cB1 >>> 1) | (bits[wB1 + wi + 1]! << 31);
+      const and0 = cA0 & cA1 & cB0 & cB1;
+      const or0 = cA0 | cA1 | cB0 | cB1;
+      const and1 = cA0n & cA1n & cB0n & cB1n;
+      const or1 = cA0n | cA1n | cB0n | cB1n;
+      // a cube is empty or full when both its columns are uniform and equal
+      let live = (and0 ^ or0) | (and1 ^ or1) | (and0 ^ and1);
+      if (wi === w0) live &= -1 << (xL & 31);
+      if (wi === w1 && (xR & 31) !== 31) live &= (1 << ((xR & 31) + 1)) - 1;
+      while (live !== 0) {
+        const low = live & -live;
+        live ^= low;
+        const t0 = 31 - Math.clz32(low);
+        cube(
+          (wi << 5) + t0,
+          ((cA0 >>> t0) & 1) |
+            (((cA1 >>> t0) & 1) << 1) |
+            (((cB0 >>> t0) & 1) << 2) |
+            (((cB1 >>> t0) & 1) << 3) |
+            (((cA0n >>> t0) & 1) << 4) |
+            (((cA1n >>> t0) & 1) << 5) |
+            (((cB0n >>> t0) & 1) << 6) |
+            (((cB1n >>> t0) & 1) << 7),
+        );
+      }
+    }
+  };
+
+  // 2. exact output size
+  let nVert = 0;
+  let nTri = 0;
+  const countTri = (_lx: number, cs: number): void => {
+    nTri += C_NTRI[cs]!;
+  };
+  for (let lz = 0; lz < NZ; lz++) {
+    for (let ly = 0; ly < NY; ly++) {
+      const r = lz * NY + ly;
+      nVert += xCrossings(r);
+      if (ly + 1 < NY) nVert += crossCrossings(r, r + 1);
+      if (lz + 1 < NZ) {
+        nVert += crossCrossings(r, r + NY);
+        if (ly + 1 < NY) liveCubes(lz, ly, countTri);
+      }
+    }
+  }
+  const positions = new Float32Array(3 * nVert);
+  const indices = new Uint32Array(3 * nTri);
+
+  // 3. Edge cache: sections [x-edges plane parity 0, parity 1, y-edges parity 0, parity 1,
+  // z-edges]. An entry is valid when its vertex id is >= the first id of the slab that could
+  // have written it (older entries are stale), so nothing is ever cleared.
   const cache = new Int32Array(5 * planeSize).fill(-1);
   const eSlot = new Int32Array(12); // offset of the edge's lower corner within a plane
   for (let e = 0; e < 12; e++) eSlot[e] = E_DY[e]! * NX + E_DX[e]!;
   const eBase = new Int32Array(12); // per slab: cache section start
   const eMin = new Int32Array(12); // per slab: minimum valid vertex id
   const rowOff = new Int32Array(4);
-
-  const posChunks: Float32Array[] = [];
-  const posUsed: number[] = [];
-  const idxChunks: Uint32Array[] = [];
-  const idxUsed: number[] = [];
-  let pos = new Float32Array(CHUNK);
-  let idx = new Uint32Array(CHUNK);
-  let np = 0; // floats written to pos
-  let ni = 0;
-  let nvert = 0;
+  const ev = new Int32Array(12); // vertex of each of the current cube's edges
+  const eOff0 = new Int32Array(12); // per cube row: where the edge's corners are in src (x = 0)
+  const eOff1 = new Int32Array(12);
+  const tB = flip ? 2 : 1; // triangle corner order (flipped on left-handed grids)
+  const tC = flip ? 1 : 2;
   const m0 = M[0]!;
   const m1 = M[1]!;
   const m2 = M[2]!;
@@ -386,17 +498,54 @@ function march(
   const m9 = M[9]!;
   const m10 = M[10]!;
   const m11 = M[11]!;
-  const ev = new Int32Array(12); // vertex of each of the current cube's edges
-  const eOff0 = new Int32Array(12); // per cube row: where the edge's corners are in src (x = 0)
-  const eOff1 = new Int32Array(12);
-  const tB = flip ? 2 : 1; // triangle corner order (flipped on left-handed grids)
-  const tC = flip ? 1 : 2;
+  let nvert = 0;
+  let ni = 0;
   let prevSlabStart = 0;
+  let ly = 0;
+  let kBase = 0;
+  let rowBase = 0;
+  const emit = (lx: number, cs: number): void => {
+    const base = rowBase + lx;
+    const q0 = C_ESTART[cs]!;
+    const q1 = C_ESTART[cs + 1]!;
+    for (let q = q0; q < q1; q++) {
+      const e = C_EDGE[q]!;
+      const slot = eBase[e]! + base;
+      let vid = cache[slot]!;
+      if (vid < eMin[e]!) {
+        const v0 = Math.fround(src[eOff0[e]! + lx]!);
+        const v1 = Math.fround(src[eOff1[e]! + lx]!);
+        const f = (iso - v0) / (v1 - v0);
+        const axis = E_AXIS[e]!;
+        let I = lx + ox + E_DX[e]!;
+        let J = ly + oy + E_DY[e]!;
+        let K = kBase + E_DZ[e]!;
+        if (axis === 0) I += f;
+        else if (axis === 1) J += f;
+        else K += f;
+        const np = 3 * nvert;
+        positions[np] = m0 * I + m1 * J + m2 * K + m3;
+        positions[np + 1] = m4 * I + m5 * J + m6 * K + m7;
+        positions[np + 2] = m8 * I + m9 * J + m10 * K + m11;
+        vid = nvert++;
+        cache[slot] = vid;
+      }
+      ev[q - q0] = vid;
+    }
+    const t1 = C_TSTART[cs + 1]!;
+    for (let t = C_TSTART[cs]!; t < t1; t += 3) {
+      indices[ni] = ev[C_TRI[t]!]!;
+      indices[ni + 1] = ev[C_TRI[t + tB]!]!;
+      indices[ni + 2] = ev[C_TRI[t + tC]!]!;
+      ni += 3;
+    }
+  };
 
-  classify(0);
+  let baseB = planeStart(0);
   for (let lz = 0; lz < NZ - 1; lz++) {
     report(lz);
-    classify(lz + 1);
+    const baseA = baseB;
+    baseB = planeStart(lz + 1);
     const pa = lz & 1;
     const pb = pa ^ 1;
     const slabStart = nvert;
@@ -407,26 +556,8 @@ function march(
       // lower-plane x/y edges may come from the previous slab; the rest only from this one
       eMin[e] = s === 0 || s === 2 ? prevSlabStart : slabStart;
     }
-    const ra = pa * NY;
-    const rb = pb * NY;
-    const baseA = pStart[pa]!;
-    const baseB = pStart[pb]!;
-    const kBase = lz + oz;
-    for (let ly = 0; ly < NY - 1; ly++) {
-      // the x-range of cubes whose four rows are not all on one side of the iso-value
-      const a0 = ra + ly;
-      const b0 = rb + ly;
-      const s0 = rowS0[a0]!;
-      let xL: number;
-      if (rowS0[a0 + 1] === s0 && rowS0[b0] === s0 && rowS0[b0 + 1] === s0) {
-        xL = Math.min(rowL[a0]!, rowL[a0 + 1]!, rowL[b0]!, rowL[b0 + 1]!);
-      } else xL = 0;
-      const s1 = rowS1[a0]!;
-      let xR: number;
-      if (rowS1[a0 + 1] === s1 && rowS1[b0] === s1 && rowS1[b0 + 1] === s1) {
-        xR = Math.max(rowR[a0]!, rowR[a0 + 1]!, rowR[b0]!, rowR[b0 + 1]!);
-      } else xR = NX - 2;
-      if (xL > xR) continue;
+    kBase = lz + oz;
+    for (ly = 0; ly < NY - 1; ly++) {
       const o0 = baseA + ly * stride;
       rowOff[0] = o0;
       rowOff[1] = o0 + stride;
@@ -436,118 +567,21 @@ function march(
         eOff0[e] = rowOff[E_ROW0[e]!]! + E_DX0[e]!;
         eOff1[e] = rowOff[E_ROW1[e]!]! + E_DX1[e]!;
       }
-      const r0 = ly * NX;
-      const wA0 = a0 * W;
-      const wA1 = wA0 + W;
-      const wB0 = b0 * W;
-      const wB1 = wB0 + W;
-      const w0 = xL >> 5;
-      const w1 = xR >> 5;
-      for (let wi = w0; wi <= w1; wi++) {
-        // corner bits of columns x (c*) and x + 1 (c*n) for the 32 cubes of this word
-        const cA0 = bits[wA0 + wi]!;
-        const cA1 = bits[wA1 + wi]!;
-        const cB0 = bits[wB0 + wi]!;
-        const cB1 = bits[wB1 + wi]!;
-        const cA0n = (cA0 >>> 1) | (bits[wA0 + wi + 1]! << 31);
-        const cA1n = (cA1 >>> 1) | (bits[wA1 + wi + 1]! << 31);
-        const cB0n = (cB0 >>> 1) | (bits[wB0 + wi + 1]! << 31);
-        const cB1n = (cB1 >>> 1) | (bits[wB1 + wi + 1]! << 31);
-        const and0 = cA0 & cA1 & cB0 & cB1;
-        const or0 = cA0 | cA1 | cB0 | cB1;
-        const and1 = cA0n & cA1n & cB0n & cB1n;
-        const or1 = cA0n | cA1n | cB0n | cB1n;
-        // a cube is empty or full when both its columns are uniform and equal
-        let live = (and0 ^ or0) | (and1 ^ or1) | (and0 ^ and1);
-        if (wi === w0) live &= -1 << (xL & 31);
-        if (wi === w1 && (xR & 31) !== 31) live &= (1 << ((xR & 31) + 1)) - 1;
-        while (live !== 0) {
-          const low = live & -live;
-          live ^= low;
-          const t0 = 31 - Math.clz32(low);
-          const cs =
-            ((cA0 >>> t0) & 1) |
-            (((cA1 >>> t0) & 1) << 1) |
-            (((cB0 >>> t0) & 1) << 2) |
-            (((cB1 >>> t0) & 1) << 3) |
-            (((cA0n >>> t0) & 1) << 4) |
-            (((cA1n >>> t0) & 1) << 5) |
-            (((cB0n >>> t0) & 1) << 6) |
-            (((cB1n >>> t0) & 1) << 7);
-          const lx = (wi << 5) + t0;
-          const base = r0 + lx;
-          if (np + 3 * MAX_EDGES > CHUNK) {
-            posChunks.push(pos);
-            posUsed.push(np);
-            pos = new Float32Array(CHUNK);
-            np = 0;
-          }
-          const q0 = C_ESTART[cs]!;
-          const q1 = C_ESTART[cs + 1]!;
-          for (let q = q0; q < q1; q++) {
-            const e = C_EDGE[q]!;
-            const slot = eBase[e]! + base;
-            let vid = cache[slot]!;
-            if (vid < eMin[e]!) {
-              const v0 = Math.fround(src[eOff0[e]! + lx]!);
-              const v1 = Math.fround(src[eOff1[e]! + lx]!);
-              const f = (iso - v0) / (v1 - v0);
-              const axis = E_AXIS[e]!;
-              let I = lx + ox + E_DX[e]!;
-              let J = ly + oy + E_DY[e]!;
-              let K = kBase + E_DZ[e]!;
-              if (axis === 0) I += f;
-              else if (axis === 1) J += f;
-              else K += f;
-              pos[np] = m0 * I + m1 * J + m2 * K + m3;
-              pos[np + 1] = m4 * I + m5 * J + m6 * K + m7;
-              pos[np + 2] = m8 * I + m9 * J + m10 * K + m11;
-              np += 3;
-              vid = nvert++;
-              cache[slot] = vid;
-            }
-            ev[q - q0] = vid;
-          }
-          if (ni + MAX_TRI_IDX > CHUNK) {
-            idxChunks.push(idx);
-            idxUsed.push(ni);
-            idx = new Uint32Array(CHUNK);
-            ni = 0;
-          }
-          const t1 = C_TSTART[cs + 1]!;
-          for (let t = C_TSTART[cs]!; t < t1; t += 3) {
-            idx[ni] = ev[C_TRI[t]!]!;
-            idx[ni + 1] = ev[C_TRI[t + tB]!]!;
-            idx[ni + 2] = ev[C_TRI[t + tC]!]!;
-            ni += 3;
-          }
-        }
-      }
+      rowBase = ly * NX;
+      liveCubes(lz, ly, emit);
     }
     prevSlabStart = slabStart;
   }
   report(NZ - 1);
-  posChunks.push(pos);
-  posUsed.push(np);
-  idxChunks.push(idx);
-  idxUsed.push(ni);
-  return {
-    positions: pack(posChunks, posUsed, new Float32Array(3 * nvert)),
-    indices: pack(idxChunks, idxUsed, new Uint32Array(sum(idxUsed))),
-  };
-}
-
-function sum(a: readonly number[]): number {
-  return a.reduce((s, x) => s + x, 0);
-}
-
-function pack<T extends Float32Array | Uint32Array>(chunks: readonly T[], used: readonly number[], out: T): T {
-  let n = 0;
-  for (let c = 0; c < chunks.length; c++) {
-    out.set(chunks[c]!.subarray(0, used[c]!), n);
-    n += used[c]!;
+  if (nvert !== nVert || ni !== indices.length) {
+    // only possible if the values changed between the passes (e.g. shared memory written meanwhile)
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `marching cubes made ${nvert} vertices and ${ni / 3} triangles but had counted ${nVert} and ${nTri}: the volume changed while it ran`,
+      { hint: 'do not modify the volume (or mask) during extraction; if nothing modified it, report this as a bug' },
+    );
   }
-  return out;
+  return { positions, indices };
 }
 
 function det3(m: ArrayLike<number>): number {

@@ -12,11 +12,17 @@ import {
 } from '../../src/scribble/features.js';
 import { seededRandom } from '../../src/scribble/random-forest.js';
 
-function volumeOf(size: [number, number, number], spacing: [number, number, number], f: (i: number, j: number, k: number) => number, direction?: number[][]): Volume {
+function volumeOf(
+  size: [number, number, number],
+  spacing: [number, number, number],
+  f: (i: number, j: number, k: number) => number,
+  direction?: number[][],
+): Volume {
   const grid = makeGrid({ size, spacing, ...(direction ? { direction } : {}) });
   const data = new Float32Array(voxelCount(grid));
   let p = 0;
-  for (let k = 0; k < size[2]; k++) for (let j = 0; j < size[1]; j++) for (let i = 0; i < size[0]; i++) data[p++] = f(i, j, k);
+  for (let k = 0; k < size[2]; k++)
+    for (let j = 0; j < size[1]; j++) for (let i = 0; i < size[0]; i++) data[p++] = f(i, j, k);
   return makeVolume({ grid, data });
 }
 
@@ -44,7 +50,11 @@ describe('symmetricEigenvalues3', () => {
         [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
       ];
       const l = [rand() * 20 - 10, rand() * 20 - 10, t % 5 === 0 ? 0 : rand() * 20 - 10];
-      const A = [0, 1, 2].map((r) => [0, 1, 2].map((c) => Q[r]![0]! * l[0]! * Q[c]![0]! + Q[r]![1]! * l[1]! * Q[c]![1]! + Q[r]![2]! * l[2]! * Q[c]![2]!));
+      const A = [0, 1, 2].map((r) =>
+        [0, 1, 2].map(
+          (c) => Q[r]![0]! * l[0]! * Q[c]![0]! + Q[r]![1]! * l[1]! * Q[c]![1]! + Q[r]![2]! * l[2]! * Q[c]![2]!,
+        ),
+      );
       symmetricEigenvalues3(A[0]![0]!, A[1]![1]!, A[2]![2]!, A[0]![1]!, A[0]![2]!, A[1]![2]!, out);
       const want = [...l].sort((a, b) => b - a);
       for (let e = 0; e < 3; e++) expect(out[e]).toBeCloseTo(want[e]!, 9);
@@ -55,8 +65,21 @@ describe('symmetricEigenvalues3', () => {
 describe('feature stack', () => {
   it('names and counts follow the settings; kinds are kept in canonical order', () => {
     expect(featureNames()).toHaveLength(1 + SCRIBBLE_FEATURE_DEFAULTS.sigmasMm.length * 6);
-    const s = resolveFeatureSettings({ sigmasMm: [2], kinds: ['hessian', 'intensity'], rawIntensity: false, coordinates: true });
-    expect(featureNames(s)).toEqual(['intensity s=2mm', 'hessian1 s=2mm', 'hessian2 s=2mm', 'hessian3 s=2mm', 'x mm', 'y mm', 'z mm']);
+    const s = resolveFeatureSettings({
+      sigmasMm: [2],
+      kinds: ['hessian', 'intensity'],
+      rawIntensity: false,
+      coordinates: true,
+    });
+    expect(featureNames(s)).toEqual([
+      'intensity s=2mm',
+      'hessian1 s=2mm',
+      'hessian2 s=2mm',
+      'hessian3 s=2mm',
+      'x mm',
+      'y mm',
+      'z mm',
+    ]);
   });
 
   it('bad settings are refused with a hint', () => {
@@ -107,7 +130,8 @@ describe('feature stack', () => {
     let seen = 0;
     forEachFeatureSlice(v, { memoryBudgetBytes: perSlice * (2 * halo + 3) }, (_k, lin, feats, cnt) => {
       for (let q = 0; q < cnt; q++) {
-        for (let f = 0; f < nf; f++) if (feats[q * nf + f] !== whole[lin[q]! * nf + f]) throw new Error(`differs at ${lin[q]}`);
+        for (let f = 0; f < nf; f++)
+          if (feats[q * nf + f] !== whole[lin[q]! * nf + f]) throw new Error(`differs at ${lin[q]}`);
       }
       seen += cnt;
     });
@@ -151,7 +175,11 @@ describe('feature stack', () => {
       // map each voxel of w back to v through the data (values are distinct floats)
       const pos = new Map<number, number>();
       for (let p = 0; p < v.data.length; p++) pos.set(v.data[p]!, p);
-      const got = computeFeatures(w, Int32Array.from({ length: voxelCount(w.grid) }, (_, p) => p), opts);
+      const got = computeFeatures(
+        w,
+        Int32Array.from({ length: voxelCount(w.grid) }, (_, p) => p),
+        opts,
+      );
       let worst = 0;
       for (let p = 0; p < w.data.length; p++) {
         const src = pos.get(w.data[p]!)!;

@@ -18,7 +18,7 @@ function xorData(n: number, F: number, seed: number): { x: Float32Array; y: Uint
   const y = new Uint8Array(n);
   for (let s = 0; s < n; s++) {
     for (let f = 0; f < F; f++) x[s * F + f] = rand() * 2 - 1;
-    y[s] = (x[s * F]! > 0) !== (x[s * F + 1]! > 0) ? 1 : 0;
+    y[s] = x[s * F]! > 0 !== x[s * F + 1]! > 0 ? 1 : 0;
   }
   return { x, y };
 }
@@ -53,7 +53,9 @@ describe('random forest', () => {
     const forest = trainRandomForest(x, y, 1, 3, { trees: 1, bootstrap: false, minSamplesLeaf: 1 });
     expect([...forest.threshold.filter((_, n) => forest.feature[n]! >= 0)].sort((a, b) => a - b)).toEqual([6, 16]);
     const p = predictRandomForest(forest, new Float32Array([-5, 5.9, 6, 15, 16.5, 99]));
-    expect(Array.from({ length: 6 }, (_, s) => [0, 1, 2].findIndex((c) => p[s * 3 + c] === 1))).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(Array.from({ length: 6 }, (_, s) => [0, 1, 2].findIndex((c) => p[s * 3 + c] === 1))).toEqual([
+      0, 0, 1, 1, 2, 2,
+    ]);
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
@@ -69,13 +71,15 @@ describe('random forest', () => {
     const { x, y } = xorData(2000, 4, 4);
     const forest = trainRandomForest(x, y, 4, 2, { trees: 3, maxDepth: 3, minSamplesLeaf: 50, bootstrap: false });
     // walk each tree: depth <= 3
-    const depth = (n: number): number => (forest.feature[n]! < 0 ? 0 : 1 + Math.max(depth(forest.left[n]!), depth(forest.left[n]! + 1)));
+    const depth = (n: number): number =>
+      forest.feature[n]! < 0 ? 0 : 1 + Math.max(depth(forest.left[n]!), depth(forest.left[n]! + 1));
     for (const r of forest.roots) expect(depth(r)).toBeLessThanOrEqual(3);
     // every leaf keeps >= 50 of the 2000 training samples
     const counts = new Float64Array(forest.leafProb.length / 2);
     for (let s = 0; s < 2000; s++) {
       let n = forest.roots[0]!;
-      while (forest.feature[n]! >= 0) n = forest.left[n]! + (x[s * 4 + forest.feature[n]!]! < forest.threshold[n]! ? 0 : 1);
+      while (forest.feature[n]! >= 0)
+        n = forest.left[n]! + (x[s * 4 + forest.feature[n]!]! < forest.threshold[n]! ? 0 : 1);
       counts[forest.left[n]!]!++;
     }
     for (let l = 0; l < counts.length; l++) if (counts[l]) expect(counts[l]).toBeGreaterThanOrEqual(50);

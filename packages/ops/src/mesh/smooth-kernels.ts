@@ -1,0 +1,108 @@
+/**
+ * The passes of the windowed-sinc recurrence (smooth-windowed-sinc.ts) over a range of vertices
+ * [start, end): pure functions of their arguments that write only the range's own entries of x0,
+ * x1 and x3, so they can run on any thread (registered in parallel/kernels.ts) and the result is
+ * the same whatever the split.
+ */
+
+export interface SincArrays {
+  /** Neighbours of v: nbr3[off[v] .. off[v + 1]), each as 3 * vertex index; empty = fixed vertex. */
+  readonly off: Int32Array;
+  readonly nbr3: Int32Array;
+  /** Interleaved xyz signals of the recurrence (see sincStepPass) and the filtered sum. */
+  readonly x0: Float64Array;
+  readonly x1: Float64Array;
+  readonly x3: Float64Array;
+}
+
+export interface SincFirstArgs extends SincArrays {
+  readonly c0: number;
+  readonly c1: number;
+}
+
+export interface SincStepArgs extends SincArrays {
+  readonly cj: number;
+}
+
+/**
+ * x1 = (x0 + avg(x0)) / 2 and x3 = c0 x0 + c1 x1 in one pass (the average of a fixed vertex is
+ * itself). Same arithmetic, operation for operation, as averageNeighbours followed by the update.
+ */
+export function sincFirstPass(a: SincFirstArgs, start: number, end: number): void {
+  const { off, nbr3, x0, x1, x3, c0, c1 } = a;
+  for (let v = start; v < end; v++) {
+    const s = off[v]!;
+    const e = off[v + 1]!;
+    const m = 3 * v;
+    const p0 = x0[m]!;
+    const p1 = x0[m + 1]!;
+    const p2 = x0[m + 2]!;
+    let ax = p0;
+    let ay = p1;
+    let az = p2;
+    if (s !== e) {
+      let x = 0;
+      let y = 0;
+      let z = 0;
+      for (let k = s; k < e; k++) {
+        const u = nbr3[k]!;
+        x += x0[u]!;
+        y += x0[u + 1]!;
+        z += x0[u + 2]!;
+      }
+      const w = 1 / (e - s);
+      ax = x * w;
+      ay = y * w;
+      az = z * w;
+    }
+    const q0 = 0.5 * (p0 + ax);
+    const q1 = 0.5 * (p1 + ay);
+    const q2 = 0.5 * (p2 + az);
+    x1[m] = q0;
+    x1[m + 1] = q1;
+    x1[m + 2] = q2;
+    x3[m] = c0 * p0 + c1 * q0;
+    x3[m + 1] = c0 * p1 + c1 * q1;
+    x3[m + 2] = c0 * p2 + c1 * q2;
+  }
+}
+
+/** x0 <- avg(x1) + x1 - x0 (the next Chebyshev term, in place) and x3 += cj * x0, in one pass. */
+export function sincStepPass(a: SincStepArgs, start: number, end: number): void {
+  const { off, nbr3, x0, x1, x3, cj } = a;
+  for (let v = start; v < end; v++) {
+    const s = off[v]!;
+    const e = off[v + 1]!;
+    const m = 3 * v;
+    const p0 = x1[m]!;
+    const p1 = x1[m + 1]!;
+    const p2 = x1[m + 2]!;
+    let ax = p0;
+    let ay = p1;
+    let az = p2;
+    if (s !== e) {
+      let x = 0;
+      let y = 0;
+      let z = 0;
+      for (let k = s; k < e; k++) {
+        const u = nbr3[k]!;
+        x += x1[u]!;
+        y += x1[u + 1]!;
+        z += x1[u + 2]!;
+      }
+      const w = 1 / (e - s);
+      ax = x * w;
+      ay = y * w;
+      az = z * w;
+    }
+    const r0 = ax + p0 - x0[m]!;
+    const r1 = ay + p1 - x0[m + 1]!;
+    const r2 = az + p2 - x0[m + 2]!;
+    x0[m] = r0;
+    x0[m + 1] = r1;
+    x0[m + 2] = r2;
+    x3[m]! += cj * r0;
+    x3[m + 1]! += cj * r1;
+    x3[m + 2]! += cj * r2;
+  }
+}

@@ -1,0 +1,21 @@
+const { makeLabelMap, voxelCount } = await import('@slice2solid/core');
+const { makeCtHeadPhantom } = await import('../packages/ops/src/phantom/ct-head-phantom.ts');
+const { surfaceNets } = await import('../packages/ops/src/surface/surface-nets.ts');
+const { submesh } = await import('../packages/ops/src/pipeline/build-model.ts');
+const { modelAccuracy } = await import('../packages/ops/src/pipeline/model-accuracy.ts');
+const { voxelizeMesh } = await import('../packages/ops/src/mesh/accuracy.ts');
+const { MeshDistanceIndex } = await import('../packages/ops/src/mesh/distance.ts');
+const P = makeCtHeadPhantom({});
+const data = new Uint8Array(voxelCount(P.grid));
+for (let n = 0; n < data.length; n++) { const hu = P.data[n]; data[n] = hu >= 226 ? 1 : hu >= 0 && hu <= 80 ? 2 : 0; }
+const lm = makeLabelMap({ grid: P.grid, data, segments: [] });
+const m = surfaceNets(lm, {});
+const g = m.groups[0];
+const s = submesh(m, g.start, g.count);
+const mask = Uint8Array.from(data, (v) => (v === 1 ? 1 : 0));
+let t = performance.now();
+voxelizeMesh(s, P.grid); console.log('vox', (performance.now() - t) / 1000); t = performance.now();
+const idx = new MeshDistanceIndex(s); console.log('index', (performance.now() - t) / 1000); t = performance.now();
+for (let q = 0; q < 1000; q++) idx.distance(s.positions[3*q*10], s.positions[3*q*10+1], s.positions[3*q*10+2]);
+console.log('1000 queries', (performance.now() - t) / 1000); t = performance.now();
+const a = modelAccuracy(s, mask, P.grid, { maxSamples: 2000 }); console.log('acc 2000', (performance.now() - t) / 1000, a.distance);
