@@ -4,7 +4,7 @@
 // averageNeighbours. Meshes with open borders, non-manifold edges, degenerate triangles and
 // unused vertices exercise every vertex class.
 import { type Mesh, makeGrid, makeVolume } from '@slice2solid/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { averageNeighbours, finishSmoothing, type SmoothGraph, smoothGraph } from '../../src/mesh/smooth-common.js';
 import {
   smoothWindowedSinc,
@@ -12,6 +12,8 @@ import {
   windowedSincCoefficients,
 } from '../../src/mesh/smooth-windowed-sinc.js';
 import { buildEdgeTable } from '../../src/mesh/topology.js';
+import { createWorkerRunner, type WorkerRunner } from '../../src/node/worker-runner.js';
+import { kernelFunction, type ParallelRunner } from '../../src/parallel/runner.js';
 import { marchingCubes } from '../../src/surface/marching-cubes.js';
 
 /** Neighbour lists from the undirected edge table (the definition in smooth-common.ts). */
@@ -140,5 +142,52 @@ describe('smoothing kernels = plain formulation, exactly', () => {
       if (o.iterations > 0 && sameBits(fast.positions, mesh.positions) === false) n++;
     }
     expect(n).toBeGreaterThan(5); // the vertices really moved
+  });
+});
+
+describe('windowed sinc on a ParallelRunner', () => {
+  const mesh = testMesh(11, true);
+  const o = { iterations: 20, passBand: 0.05 } as const;
+
+  it('gives the same bits whatever the split and order of the vertex ranges', () => {
+    const calls: string[] = [];
+    // runs the ranges on this thread, last first, and records what it was asked to run
+    const backwards: ParallelRunner = {
+      threads: 3,
+      shared: false,
+      runSlabs(kernel, args, ranges) {
+        calls.push(`${kernel}:${ranges.length}`);
+        const fn = kernelFunction(kernel);
+        for (const [s, e] of [...ranges].reverse()) fn(args, s, e);
+      },
+    };
+    const serial = smoothWindowedSinc(mesh, o);
+    const split = smoothWindowedSinc(mesh, { ...o, parallel: backwards });
+    expect(sameBits(split.positions, serial.positions)).toBe(true);
+    expect(calls[0]).toBe('sinc.first:1'); // a small mesh: one range (>= 4096 vertices each)
+    expect(calls.filter((c) => c.startsWith('sinc.step')).length).toBe(19);
+  });
+
+  describe('on worker threads', () => {
+    let parallel: WorkerRunner;
+    beforeAll(async () => {
+      parallel = await createWorkerRunner({ threads: 2 });
+    });
+    afterAll(async () => {
+      await parallel?.close();
+    });
+    it('gives the same bits as one thread on a mesh big enough to be split', () => {
+      const rnd = lcg(3);
+      const size: [number, number, number] = [40, 36, 30];
+      const grid = makeGrid({ size, spacing: [0.9, 0.9, 1.4], origin: [-60, 20, 300] });
+      const data = Float32Array.from({ length: size[0] * size[1] * size[2] }, () => rnd() - 0.5);
+      const big = marchingCubes(makeVolume({ grid, data }), { isoValue: 0, closeBoundary: true });
+      expect(big.positions.length / 3).toBeGreaterThan(4 * 4096);
+      for (const boundary of ['smooth', 'fixed'] as const) {
+        const serial = smoothWindowedSinc(big, { ...o, boundary });
+        const threaded = smoothWindowedSinc(big, { ...o, boundary, parallel });
+        expect(sameBits(threaded.positions, serial.positions)).toBe(true);
+      }
+    });
   });
 });
