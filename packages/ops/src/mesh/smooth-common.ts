@@ -11,6 +11,8 @@
  * - vertices used by no triangle do not move.
  */
 import { check, type Mesh, S2SError } from '@slice2solid/core';
+import { allocInt32, type ParallelRunner, splitRange, useRunner } from '../parallel/runner.js';
+import { type SmoothListsArgs, smoothListsPass } from './smooth-kernels.js';
 import { checkMesh } from './topology.js';
 
 export interface SmoothCommonOptions {
@@ -27,17 +29,35 @@ export interface SmoothGraph {
 }
 
 export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGraph {
+  const g = smoothGraph3(mesh, boundary, undefined);
+  const nbr = new Uint32Array(g.nbr3.length);
+  for (let k = 0; k < nbr.length; k++) nbr[k] = g.nbr3[k]! / 3;
+  return { off: Uint32Array.from(g.off), nbr };
+}
+
+/** smoothGraph with int32 lists of 3 * neighbour (coordinate offsets), on shared memory with a runner. */
+export interface SmoothGraph3 {
+  readonly off: Int32Array;
+  readonly nbr3: Int32Array;
+}
+
+/** The same lists as smoothGraph, as SmoothGraph3; the per-vertex part runs on the runner's threads. */
+export function smoothGraph3(
+  mesh: Mesh,
+  boundary: 'smooth' | 'fixed',
+  runner: ParallelRunner | undefined,
+): SmoothGraph3 {
   checkMesh(mesh);
   if (boundary !== 'smooth' && boundary !== 'fixed') {
     throw new S2SError('INVALID_ARGUMENT', `boundary must be 'smooth' or 'fixed', got '${String(boundary)}'`);
   }
   const nv = mesh.positions.length / 3;
   const I = mesh.indices;
-  const nt = I.length / 3;
+  const n3 = I.length;
   // 1. every half-edge u -> w (u !== w) puts w in u's list and u in w's list, so neighbour u
   //    appears in v's list once per triangle that uses the edge {u, v} (its multiplicity)
-  const off = new Uint32Array(nv + 1);
-  for (let t = 0; t < 3 * nt; t += 3) {
+  const off = allocInt32(nv + 1, runner);
+  for (let t = 0; t < n3; t += 3) {
     const a = I[t]!;
     const b = I[t + 1]!;
     const c = I[t + 2]!;
@@ -55,9 +75,9 @@ export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGra
     }
   }
   for (let v = 0; v < nv; v++) off[v + 1]! += off[v]!;
-  const adj = new Uint32Array(off[nv]!);
+  const adj = allocInt32(off[nv]!, runner);
   const fill = off.slice(0, nv);
-  for (let t = 0; t < 3 * nt; t += 3) {
+  for (let t = 0; t < n3; t += 3) {
     const a = I[t]!;
     const b = I[t + 1]!;
     const c = I[t + 2]!;
@@ -74,50 +94,22 @@ export function smoothGraph(mesh: Mesh, boundary: 'smooth' | 'fixed'): SmoothGra
       adj[fill[a]!++] = c;
     }
   }
-  // 2. per vertex: its distinct neighbours (with their multiplicity, marked per vertex), sorted
-  //    ascending (short lists: insertion sort); degree = how many, special = how many have an
-  //    edge not used by exactly two triangles. Keep all of them (interior vertex), the two
-  //    special ones (curve vertex) or none (fixed). Compacted in place: writes never pass reads.
-  const smoothCurves = boundary === 'smooth';
-  const mark = new Int32Array(nv).fill(-1);
-  const mult = new Int32Array(nv);
-  let w = 0;
-  let s = 0;
+  // 2. per vertex (see smoothListsPass): the kept neighbours, in place at the start of its list
+  const cnt = allocInt32(nv, runner);
+  const args: SmoothListsArgs = { off, adj, cnt, smoothCurves: boundary === 'smooth' ? 1 : 0 };
+  if (useRunner(runner)) runner.runSlabs('smooth.lists', args, splitRange(nv, runner, 4, 4096));
+  else smoothListsPass(args, 0, nv);
+  // 3. packed
+  const out = allocInt32(nv + 1, runner);
+  for (let v = 0; v < nv; v++) out[v + 1] = out[v]! + cnt[v]!;
+  const nbr3 = allocInt32(out[nv]!, runner);
   for (let v = 0; v < nv; v++) {
-    const e = off[v + 1]!;
-    let d = s;
-    for (let i = s; i < e; i++) {
-      const u = adj[i]!;
-      if (mark[u] !== v) {
-        mark[u] = v;
-        mult[u] = 1;
-        adj[d++] = u;
-      } else mult[u]!++;
-    }
-    for (let i = s + 1; i < d; i++) {
-      const x = adj[i]!;
-      let j = i - 1;
-      while (j >= s && adj[j]! > x) {
-        adj[j + 1] = adj[j]!;
-        j--;
-      }
-      adj[j + 1] = x;
-    }
-    let special = 0;
-    for (let i = s; i < d; i++) if (mult[adj[i]!] !== 2) special++;
-    off[v] = w;
-    if (special === 0) {
-      for (let i = s; i < d; i++) adj[w++] = adj[i]!;
-    } else if (smoothCurves && special === 2) {
-      for (let i = s; i < d; i++) {
-        const u = adj[i]!;
-        if (mult[u] !== 2) adj[w++] = u;
-      }
-    }
-    s = e;
+    const s = off[v]!;
+    const d = out[v]!;
+    const k = cnt[v]!;
+    for (let i = 0; i < k; i++) nbr3[d + i] = adj[s + i]!;
   }
-  off[nv] = w;
-  return { off, nbr: adj.slice(0, w) };
+  return { off: out, nbr3 };
 }
 
 /** Writes avg(neighbours of v in src) into dst for every movable v; fixed vertices copy src. */

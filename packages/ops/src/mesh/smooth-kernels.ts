@@ -5,6 +5,67 @@
  * the same whatever the split.
  */
 
+export interface SmoothListsArgs {
+  /** Raw neighbour lists: adj[off[v] .. off[v + 1]), each neighbour once per triangle on the edge. */
+  readonly off: Int32Array;
+  readonly adj: Int32Array;
+  /** Out: how many neighbours v keeps (they are left, as 3 * index, at the start of its list). */
+  readonly cnt: Int32Array;
+  /** 1: boundary 'smooth', 0: 'fixed'. */
+  readonly smoothCurves: number;
+}
+
+/**
+ * Per vertex: sorts its raw list (short: insertion sort), counts the distinct neighbours
+ * (degree) and those whose edge is not used by exactly two triangles (special), and keeps, in
+ * ascending order, all of them (interior vertex), the two special ones (curve vertex with
+ * boundary 'smooth') or none (fixed vertex). See smooth-common.ts for the vertex classes.
+ */
+export function smoothListsPass(a: SmoothListsArgs, start: number, end: number): void {
+  const { off, adj, cnt } = a;
+  const smoothCurves = a.smoothCurves === 1;
+  for (let v = start; v < end; v++) {
+    const s = off[v]!;
+    const e = off[v + 1]!;
+    for (let i = s + 1; i < e; i++) {
+      const x = adj[i]!;
+      let j = i - 1;
+      while (j >= s && adj[j]! > x) {
+        adj[j + 1] = adj[j]!;
+        j--;
+      }
+      adj[j + 1] = x;
+    }
+    let special = 0;
+    for (let i = s; i < e; ) {
+      const u = adj[i]!;
+      let k = i + 1;
+      while (k < e && adj[k] === u) k++;
+      if (k - i !== 2) special++;
+      i = k;
+    }
+    // compacted in place: the write position never passes the read position
+    let w = s;
+    if (special === 0) {
+      for (let i = s; i < e; ) {
+        const u = adj[i]!;
+        adj[w++] = 3 * u;
+        i++;
+        while (i < e && adj[i] === u) i++;
+      }
+    } else if (smoothCurves && special === 2) {
+      for (let i = s; i < e; ) {
+        const u = adj[i]!;
+        let k = i + 1;
+        while (k < e && adj[k] === u) k++;
+        if (k - i !== 2) adj[w++] = 3 * u;
+        i = k;
+      }
+    }
+    cnt[v] = w - s;
+  }
+}
+
 export interface SincArrays {
   /** Neighbours of v: nbr3[off[v] .. off[v + 1]), each as 3 * vertex index; empty = fixed vertex. */
   readonly off: Int32Array;

@@ -12,7 +12,7 @@
  */
 import { check, type Mesh, progressReporter, type RunOptions } from '@slice2solid/core';
 import { allocInt32, type ParallelOptions, splitRange, useRunner } from '../parallel/runner.js';
-import { checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph } from './smooth-common.js';
+import { checkSmoothOptions, finishSmoothing, type SmoothCommonOptions, smoothGraph3 } from './smooth-common.js';
 import { sincFirstPass, sincStepPass } from './smooth-kernels.js';
 
 export interface WindowedSincOptions extends SmoothCommonOptions, RunOptions, ParallelOptions {
@@ -94,7 +94,9 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
   );
   const window = options.window ?? WINDOWED_SINC_DEFAULTS.window;
   check(['nuttall', 'hamming', 'blackman', 'hanning'].includes(window), `unknown window '${window}'`);
-  const g = smoothGraph(mesh, options.boundary ?? WINDOWED_SINC_DEFAULTS.boundary);
+  // with a runner, the per-vertex work goes to its threads in vertex ranges (shared buffers)
+  const runner = useRunner(options.parallel) ? options.parallel : undefined;
+  const g = smoothGraph3(mesh, options.boundary ?? WINDOWED_SINC_DEFAULTS.boundary, runner);
   if (N === 0) return finishSmoothing(mesh, Float64Array.from(mesh.positions), options.maxDisplacementMm);
   const c = windowedSincCoefficients(N, passBand, window);
   const n = mesh.positions.length;
@@ -110,8 +112,6 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     cy += (3 * P[m + 1]!) / n;
     cz += (3 * P[m + 2]!) / n;
   }
-  // with a runner, the passes go to its threads in vertex ranges (shared buffers)
-  const runner = useRunner(options.parallel) ? options.parallel : undefined;
   const f64 = (len: number) => new Float64Array(allocInt32(2 * len, runner).buffer);
   // three buffers only: x_{j-1} is overwritten by x_{j+1} in place, vertex by vertex
   let x0 = f64(n);
@@ -122,23 +122,17 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     x0[m + 1] = P[m + 1]! - cy;
     x0[m + 2] = P[m + 2]! - cz;
   }
-  const { off } = g;
-  // the neighbour lists as int32 element offsets (3 u) of their first coordinate: the inner loops
-  // then index with plain int32 arithmetic
-  const nbr3 = allocInt32(g.nbr.length, runner);
-  for (let k = 0; k < nbr3.length; k++) nbr3[k] = 3 * g.nbr[k]!;
-  const offI = allocInt32(nv + 1, runner);
-  offI.set(off);
+  const { off, nbr3 } = g;
   const ranges = runner ? splitRange(nv, runner, 4, 4096) : [];
   const report = progressReporter('windowed-sinc smoothing', N, options);
   // x1 = (I - K/2) x0 = (x0 + avg x0) / 2 ; x3 = c0 x0 + c1 x1
-  const first = { off: offI, nbr3, x0, x1, x3, c0: c[0]!, c1: c[1]! };
+  const first = { off, nbr3, x0, x1, x3, c0: c[0]!, c1: c[1]! };
   if (runner) runner.runSlabs('sinc.first', first, ranges);
   else sincFirstPass(first, 0, nv);
   for (let j = 2; j <= N; j++) {
     report(j - 1);
     // x2 = 2 (I - K/2) x1 - x0 = avg(x1) + x1 - x0, written over x0; x3 += c_j x2
-    const step = { off: offI, nbr3, x0, x1, x3, cj: c[j]! };
+    const step = { off, nbr3, x0, x1, x3, cj: c[j]! };
     if (runner) runner.runSlabs('sinc.step', step, ranges);
     else sincStepPass(step, 0, nv);
     const t = x0;

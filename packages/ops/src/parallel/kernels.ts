@@ -2,7 +2,7 @@
 // it lists only pure functions of (args, start, end) that write disjoint parts of their output.
 import { gaussianColumns, gaussianSlices } from '../filters/gaussian-passes.js';
 import { medianSlices } from '../filters/median.js';
-import { sincFirstPass, sincStepPass } from '../mesh/smooth-kernels.js';
+import { sincFirstPass, sincStepPass, smoothListsPass } from '../mesh/smooth-kernels.js';
 import { ballDilate, ballPack } from '../morphology/ball-bits.js';
 
 /** Arguments of 'runner.rendezvous', a self-test of runners (see rendezvous()). */
@@ -40,6 +40,7 @@ export const KERNELS = {
   'runner.rendezvous': rendezvous,
   'sinc.first': sincFirstPass,
   'sinc.step': sincStepPass,
+  'smooth.lists': smoothListsPass,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkWatertight,
   cleanClosedMesh,
+  compactMesh,
   decimateKeepingClosed,
   maskSurface,
   meshAccuracy,
@@ -130,6 +131,25 @@ describe('removeCoincidentTriangles and cleanClosedMesh', () => {
     expect(m.closedManifold).toBe(true);
     expect(m.volumeMm3).toBeCloseTo(4, 6);
     expect(m.vertices).toBe(r.mesh.positions.length / 3);
+  });
+});
+
+describe('compactMesh', () => {
+  it('regression: with every vertex used but first used out of order, the geometry is kept (it was scrambled)', () => {
+    const m = cubes([[0, 0, 0]]);
+    // reverse the vertex numbering: all used, first-use order differs from storage order
+    const nv = m.positions.length / 3;
+    const positions = new Float32Array(m.positions.length);
+    for (let v = 0; v < nv; v++) positions.set(m.positions.subarray(3 * v, 3 * v + 3), 3 * (nv - 1 - v));
+    const shuffled = { positions, indices: m.indices.map((v) => nv - 1 - v) };
+    const c = compactMesh(shuffled);
+    const a = meshMetrics(c);
+    expect(a.closedManifold).toBe(true);
+    expect(a.volumeMm3).toBeCloseTo(1, 9);
+    expect(a.bbox).toEqual({ min: [0, 0, 0], max: [1, 1, 1] });
+    // and unused vertices are dropped
+    const extra = { positions: Float32Array.from([...positions, 9, 9, 9]), indices: shuffled.indices };
+    expect(compactMesh(extra).positions.length).toBe(3 * nv);
   });
 });
 

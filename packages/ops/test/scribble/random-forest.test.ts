@@ -4,6 +4,7 @@ import {
   bytesFromBase64,
   deserializeRandomForest,
   predictRandomForest,
+  predictRandomForestClass,
   quantileCuts,
   type RandomForest,
   seededRandom,
@@ -56,6 +57,37 @@ describe('random forest', () => {
     expect(Array.from({ length: 6 }, (_, s) => [0, 1, 2].findIndex((c) => p[s * 3 + c] === 1))).toEqual([
       0, 0, 1, 1, 2, 2,
     ]);
+  });
+
+  it('class prediction (early-stopping vote) equals the argmax of the probabilities; runner-up too', () => {
+    // 3 classes from two noisy features: many confident and some borderline samples
+    const rand = seededRandom(21);
+    const n = 3000;
+    const x = new Float32Array(n * 3);
+    const y = new Uint8Array(n);
+    for (let s = 0; s < n; s++) {
+      const a = rand() * 3;
+      x[3 * s] = a + 0.4 * (rand() - 0.5);
+      x[3 * s + 1] = rand();
+      x[3 * s + 2] = a * a + rand();
+      y[s] = Math.min(2, Math.floor(a));
+    }
+    const forest = trainRandomForest(x, y, 3, 3, { trees: 40 });
+    const p = predictRandomForest(forest, x);
+    const best = new Uint8Array(n);
+    const best2 = new Uint8Array(n);
+    const second = new Uint8Array(n);
+    predictRandomForestClass(forest, x, n, best);
+    predictRandomForestClass(forest, x, n, best2, second);
+    for (let s = 0; s < n; s++) {
+      const order = [0, 1, 2].sort((a, b) => p[3 * s + b]! - p[3 * s + a]! || a - b);
+      // float32 probabilities vs float64 votes may order exact ties differently: skip those
+      if (p[3 * s + order[0]!] !== p[3 * s + order[1]!]) expect(best[s]).toBe(order[0]);
+      if (p[3 * s + order[1]!] !== p[3 * s + order[2]!] && p[3 * s + order[0]!] !== p[3 * s + order[1]!]) {
+        expect(second[s]).toBe(order[1]);
+      }
+    }
+    expect(best2).toEqual(best);
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
