@@ -302,11 +302,14 @@ describe('slice2solid mesh: from a label map', () => {
     writeFileSync(join(work, 'labels.segments.json'), out.segmentsJson);
     const r = await cli(['mesh', 'labels.nii.gz', 'parts.glb', '--decimate', '0.3', '--watertight']);
     expect(r.err).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/2 structure\(s\)/);
     const rec = readRecord(join(work, 'parts.run.json'));
     expect(rec.input.kind).toBe('labels');
     expect(rec.metrics.watertight).toBe(true);
+    // mesh/decimate.ts opens some multi-structure nets today: then the model stays undecimated, and says so
+    const dec = rec.steps.find((s: { step: string }) => s.step === 'decimate');
+    if (dec.result.undecimated) expect(rec.warnings.join(' ')).toMatch(/left undecimated/);
     expect(rec.input.files).toBe(2); // the image and its segment table
     expect(rec.metrics.perStructure.map((s: { name: string }) => s.name)).toEqual(['skull', 'brain']);
     expect(rec.steps.find((s: { step: string }) => s.step === 'surface').options.method).toBe('surface-nets');

@@ -390,8 +390,14 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
         piecesResimplified: res.piecesResimplified,
         piecesRestored: res.piecesRestored,
         trianglesRestored: res.trianglesRestored,
+        ...(res.undecimated ? { undecimated: true } : {}),
       },
     });
+    if (res.undecimated) {
+      warnings.push(
+        'decimating these structures together opened one of their surfaces, so the model was left undecimated (decimate one structure at a time with --labels)',
+      );
+    }
     return res.mesh;
   };
   const clean = async (mesh: Mesh, structure: string | undefined): Promise<Mesh> => {

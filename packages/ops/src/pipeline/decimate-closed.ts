@@ -42,6 +42,8 @@ export interface DecimateClosedResult {
   readonly coincidentRemoved: number;
   /** Vertex copies made to cut non-manifold edges (step 2). */
   readonly verticesSplit: number;
+  /** A multi-structure mesh that decimation would have opened is returned undecimated. */
+  readonly undecimated?: boolean;
   /** Input pieces simplified again with their defects locked (step 3). */
   readonly piecesResimplified: number;
   /** Input pieces put back undecimated because even that broke their surface (step 4). */
@@ -142,15 +144,27 @@ export async function decimateKeepingClosed(
   options: DecimateClosedOptions = {},
 ): Promise<DecimateClosedResult> {
   if (mesh.groups && mesh.groups.length > 1) {
+    // several structures sharing interfaces (surface nets): mesh/decimate.ts simplifies each
+    // group with the shared vertices locked. If that opens a structure that the repairs cannot
+    // close, the model is kept undecimated (and the caller says so).
     const plain = await decimate(mesh, options);
-    return {
-      ...plain,
+    const zero = {
       coincidentRemoved: 0,
       verticesSplit: 0,
       piecesResimplified: 0,
       piecesRestored: 0,
       trianglesRestored: 0,
     };
+    const opened = (plain.mesh.groups ?? []).some((g) => {
+      const part = compactMesh(groupTriangles(plain.mesh, g.start, g.count));
+      return badVertices(splitNonManifold(removeCoincidentTriangles(part).mesh).mesh).includes(1);
+    });
+    const wasClosed = (mesh.groups ?? []).every((g) => {
+      const part = compactMesh(groupTriangles(mesh, g.start, g.count));
+      return !badVertices(splitNonManifold(removeCoincidentTriangles(part).mesh).mesh).includes(1);
+    });
+    if (opened && wasClosed) return { mesh, errorMm: 0, ...zero, undecimated: true };
+    return { ...plain, ...zero };
   }
   const res = await simplifyIndexed(mesh, options);
   const none = {
@@ -301,4 +315,9 @@ export async function decimateKeepingClosed(
     piecesRestored: restoredPieces,
     trianglesRestored: restoredTriangles,
   };
+}
+
+/** Triangles [start, start + count) with the whole vertex array (compact it afterwards). */
+function groupTriangles(mesh: Mesh, start: number, count: number): Mesh {
+  return { positions: mesh.positions, indices: mesh.indices.subarray(3 * start, 3 * (start + count)) };
 }
