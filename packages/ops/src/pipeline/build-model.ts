@@ -477,9 +477,21 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
       seconds: s,
       result: { triangles: raw.indices.length / 3, vertices: raw.positions.length / 3 },
     });
-    let mesh = await smooth(raw, undefined);
-    mesh = await reduce(mesh, undefined);
+    const smoothed = await smooth(raw, undefined);
+    let mesh = await reduce(smoothed, undefined);
     mesh = await clean(mesh, undefined);
+    // Decimating several structures together (mesh/decimate.ts, shared interfaces locked) can
+    // open one of them; then keep the model undecimated rather than deliver an open surface.
+    const open = (m: Mesh) => (m.groups ?? []).some((g) => !meshMetrics(submesh(m, g.start, g.count)).closedManifold);
+    const before = steps.length;
+    if (mesh !== smoothed && open(mesh) && !open(await clean(smoothed, undefined))) {
+      steps.length = before; // the clean of the undecimated mesh just recorded is redone below
+      warnings.push(
+        'decimating these structures together opened one of their surfaces, so the model was left undecimated (decimate one structure at a time with --labels)',
+      );
+      steps.push({ step: 'decimate-undone', options: { reason: 'a structure was no longer closed' }, seconds: 0 });
+      mesh = await clean(smoothed, undefined);
+    } else steps.length = Math.min(steps.length, before);
     const rawGroups = raw.groups ?? [];
     const finalGroups = mesh.groups ?? [];
     for (const seg of segments) {

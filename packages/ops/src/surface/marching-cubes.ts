@@ -391,10 +391,12 @@ function march(
   };
 
   /**
-   * Visits the live (neither empty nor full) cubes of cube row (lz, ly) in increasing x:
-   * cube(lx, cs) with cs the case.
+   * The live (neither empty nor full) cubes of cube row (lz, ly) in increasing x: liveX[0 .. n)
+   * and their cases liveCs; returns n.
    */
-  const liveCubes = (lz: number, ly: number, cube: (lx: number, cs: number) => void): void => {
+  const liveX = new Int32Array(NX);
+  const liveCs = new Uint8Array(NX);
+  const liveCubes = (lz: number, ly: number): number => {
     const a0 = lz * NY + ly;
     const b0 = a0 + NY;
     // the x-range of cubes whose four rows are not all on one side of the iso-value
@@ -408,7 +410,8 @@ function march(
     if (rowS1[a0 + 1] === s1 && rowS1[b0] === s1 && rowS1[b0 + 1] === s1) {
       xR = Math.max(rowR[a0]!, rowR[a0 + 1]!, rowR[b0]!, rowR[b0 + 1]!);
     } else xR = NX - 2;
-    if (xL > xR) return;
+    if (xL > xR) return 0;
+    let n = 0;
     const wA0 = a0 * W;
     const wA1 = wA0 + W;
     const wB0 = b0 * W;
@@ -437,27 +440,24 @@ function march(
         const low = live & -live;
         live ^= low;
         const t0 = 31 - Math.clz32(low);
-        cube(
-          (wi << 5) + t0,
+        liveX[n] = (wi << 5) + t0;
+        liveCs[n++] =
           ((cA0 >>> t0) & 1) |
-            (((cA1 >>> t0) & 1) << 1) |
-            (((cB0 >>> t0) & 1) << 2) |
-            (((cB1 >>> t0) & 1) << 3) |
-            (((cA0n >>> t0) & 1) << 4) |
-            (((cA1n >>> t0) & 1) << 5) |
-            (((cB0n >>> t0) & 1) << 6) |
-            (((cB1n >>> t0) & 1) << 7),
-        );
+          (((cA1 >>> t0) & 1) << 1) |
+          (((cB0 >>> t0) & 1) << 2) |
+          (((cB1 >>> t0) & 1) << 3) |
+          (((cA0n >>> t0) & 1) << 4) |
+          (((cA1n >>> t0) & 1) << 5) |
+          (((cB0n >>> t0) & 1) << 6) |
+          (((cB1n >>> t0) & 1) << 7);
       }
     }
+    return n;
   };
 
   // 2. exact output size
   let nVert = 0;
   let nTri = 0;
-  const countTri = (_lx: number, cs: number): void => {
-    nTri += C_NTRI[cs]!;
-  };
   for (let lz = 0; lz < NZ; lz++) {
     for (let ly = 0; ly < NY; ly++) {
       const r = lz * NY + ly;
@@ -465,7 +465,10 @@ function march(
       if (ly + 1 < NY) nVert += crossCrossings(r, r + 1);
       if (lz + 1 < NZ) {
         nVert += crossCrossings(r, r + NY);
-        if (ly + 1 < NY) liveCubes(lz, ly, countTri);
+        if (ly + 1 < NY) {
+          const n = liveCubes(lz, ly);
+          for (let q = 0; q < n; q++) nTri += C_NTRI[liveCs[q]!]!;
+        }
       }
     }
   }
@@ -501,46 +504,6 @@ function march(
   let nvert = 0;
   let ni = 0;
   let prevSlabStart = 0;
-  let ly = 0;
-  let kBase = 0;
-  let rowBase = 0;
-  const emit = (lx: number, cs: number): void => {
-    const base = rowBase + lx;
-    const q0 = C_ESTART[cs]!;
-    const q1 = C_ESTART[cs + 1]!;
-    for (let q = q0; q < q1; q++) {
-      const e = C_EDGE[q]!;
-      const slot = eBase[e]! + base;
-      let vid = cache[slot]!;
-      if (vid < eMin[e]!) {
-        const v0 = Math.fround(src[eOff0[e]! + lx]!);
-        const v1 = Math.fround(src[eOff1[e]! + lx]!);
-        const f = (iso - v0) / (v1 - v0);
-        const axis = E_AXIS[e]!;
-        let I = lx + ox + E_DX[e]!;
-        let J = ly + oy + E_DY[e]!;
-        let K = kBase + E_DZ[e]!;
-        if (axis === 0) I += f;
-        else if (axis === 1) J += f;
-        else K += f;
-        const np = 3 * nvert;
-        positions[np] = m0 * I + m1 * J + m2 * K + m3;
-        positions[np + 1] = m4 * I + m5 * J + m6 * K + m7;
-        positions[np + 2] = m8 * I + m9 * J + m10 * K + m11;
-        vid = nvert++;
-        cache[slot] = vid;
-      }
-      ev[q - q0] = vid;
-    }
-    const t1 = C_TSTART[cs + 1]!;
-    for (let t = C_TSTART[cs]!; t < t1; t += 3) {
-      indices[ni] = ev[C_TRI[t]!]!;
-      indices[ni + 1] = ev[C_TRI[t + tB]!]!;
-      indices[ni + 2] = ev[C_TRI[t + tC]!]!;
-      ni += 3;
-    }
-  };
-
   let baseB = planeStart(0);
   for (let lz = 0; lz < NZ - 1; lz++) {
     report(lz);
@@ -556,8 +519,10 @@ function march(
       // lower-plane x/y edges may come from the previous slab; the rest only from this one
       eMin[e] = s === 0 || s === 2 ? prevSlabStart : slabStart;
     }
-    kBase = lz + oz;
-    for (ly = 0; ly < NY - 1; ly++) {
+    const kBase = lz + oz;
+    for (let ly = 0; ly < NY - 1; ly++) {
+      const nLive = liveCubes(lz, ly);
+      if (nLive === 0) continue;
       const o0 = baseA + ly * stride;
       rowOff[0] = o0;
       rowOff[1] = o0 + stride;
@@ -567,8 +532,45 @@ function march(
         eOff0[e] = rowOff[E_ROW0[e]!]! + E_DX0[e]!;
         eOff1[e] = rowOff[E_ROW1[e]!]! + E_DX1[e]!;
       }
-      rowBase = ly * NX;
-      liveCubes(lz, ly, emit);
+      const rowBase = ly * NX;
+      for (let c = 0; c < nLive; c++) {
+        const lx = liveX[c]!;
+        const cs = liveCs[c]!;
+        const base = rowBase + lx;
+        const q0 = C_ESTART[cs]!;
+        const q1 = C_ESTART[cs + 1]!;
+        for (let q = q0; q < q1; q++) {
+          const e = C_EDGE[q]!;
+          const slot = eBase[e]! + base;
+          let vid = cache[slot]!;
+          if (vid < eMin[e]!) {
+            const v0 = Math.fround(src[eOff0[e]! + lx]!);
+            const v1 = Math.fround(src[eOff1[e]! + lx]!);
+            const f = (iso - v0) / (v1 - v0);
+            const axis = E_AXIS[e]!;
+            let I = lx + ox + E_DX[e]!;
+            let J = ly + oy + E_DY[e]!;
+            let K = kBase + E_DZ[e]!;
+            if (axis === 0) I += f;
+            else if (axis === 1) J += f;
+            else K += f;
+            const np = 3 * nvert;
+            positions[np] = m0 * I + m1 * J + m2 * K + m3;
+            positions[np + 1] = m4 * I + m5 * J + m6 * K + m7;
+            positions[np + 2] = m8 * I + m9 * J + m10 * K + m11;
+            vid = nvert++;
+            cache[slot] = vid;
+          }
+          ev[q - q0] = vid;
+        }
+        const t1 = C_TSTART[cs + 1]!;
+        for (let t = C_TSTART[cs]!; t < t1; t += 3) {
+          indices[ni] = ev[C_TRI[t]!]!;
+          indices[ni + 1] = ev[C_TRI[t + tB]!]!;
+          indices[ni + 2] = ev[C_TRI[t + tC]!]!;
+          ni += 3;
+        }
+      }
     }
     prevSlabStart = slabStart;
   }
