@@ -106,7 +106,7 @@ beforeAll(() => {
     seriesDescription: `Head ${FAKE.patientName}`,
     allowQuantization: true,
   });
-  files.forEach((f, n) => writeFileSync(join(input, `${FAKE.patientId}_${n}.dcm`), withFakePhi(f.bytes)));
+  for (const [n, f] of files.entries()) writeFileSync(join(input, `${FAKE.patientId}_${n}.dcm`), withFakePhi(f.bytes));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
