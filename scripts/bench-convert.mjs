@@ -16,7 +16,7 @@
 //   node scripts/bench-convert.mjs [--runs 1] [--out bench-out/convert.json]
 //
 // Uses packages/cli/dist when built (npm run build), else the TypeScript sources through tsx.
-// The input is generated if missing (flock'd, /work/shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM).
+// The input is generated if missing (flock'd, ../shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -13,7 +13,7 @@
 // keeps the median time.
 //
 // The volume is generated if missing (512x512x300 int16 CT phantom, 0.7x0.7x1.0 mm) with
-// /work/shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM. Operations: Gaussian sigma 1 mm,
+// ../shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM. Operations: Gaussian sigma 1 mm,
 // median radius 1 (3x3x3), connected components (26) of > 300 HU, Euclidean distance transform
 // of that mask (mm), closing of that mask with a 2 mm ball.
 //
@@ -163,7 +163,7 @@ print('RESULT ' + json.dumps(res))
 function ensureVolume(volumePath) {
   if (existsSync(volumePath)) return;
   const outDir = dirname(volumePath);
-  const maker = process.env.S2S_MAKE_PHANTOM ?? '/work/shared/bench/make_phantom.py';
+  const maker = process.env.S2S_MAKE_PHANTOM ?? '../shared/bench/make_phantom.py';
   console.error(`[bench-ops] ${volumePath} missing: generating the ct phantom with ${maker}`);
   const r = spawnSync('flock', ['/tmp/s2s-benchdata.lock', PYTHON, maker, 'ct', outDir], { stdio: 'inherit' });
   if (r.status !== 0 || !existsSync(volumePath)) throw new Error(`could not generate ${volumePath}`);

@@ -13,7 +13,7 @@
 // cores); ours runs extraction on one thread, and smoothing both on one thread and on a worker
 // ParallelRunner of --threads threads ('smooth-mt'; skipped with --threads 1), whose result must
 // be bit-identical to the one-thread result (checked). The volume is generated if missing with
-// /work/shared/bench/make_phantom.py.
+// ../shared/bench/make_phantom.py.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -141,7 +141,7 @@ async function main() {
         '/tmp/s2s-benchdata.lock',
         'sh',
         '-c',
-        `[ -f bench-data/ct.json ] || ${PYTHON} /work/shared/bench/make_phantom.py ct bench-data`,
+        `[ -f bench-data/ct.json ] || ${PYTHON} ../shared/bench/make_phantom.py ct bench-data`,
       ],
       {
         cwd: ROOT,
