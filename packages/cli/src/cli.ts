@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isS2SError } from '@slice2solid/core';
-import { COMMANDS, findCommand } from './commands/index.js';
+import { COMMAND_ENTRIES, loadCommand } from './commands/registry.js';
 import { type Command, type CommandContext, type Output, UsageError } from './commands/types.js';
 import { progressPrinter } from './progress.js';
 
@@ -34,13 +34,13 @@ export function cliVersion(): string {
 }
 
 export function usageText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = Math.max(...COMMAND_ENTRIES.map((c) => c.name.length));
   return `slice2solid ${cliVersion()}: turn stacks of 2D medical scans into accurate 3D data
 
 Usage: slice2solid <command> [options]
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+${COMMAND_ENTRIES.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Options for every command:
   --progress   show progress on stderr (shown by default when stderr is a terminal)
@@ -62,7 +62,7 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   const first = argv[0];
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     const topic = first === 'help' ? argv[1] : undefined;
-    const c = topic ? findCommand(topic) : undefined;
+    const c = topic ? await loadCommand(topic) : undefined;
     stdout.write(c ? commandHelp(c) : usageText());
     return first === undefined ? 2 : 0;
   }
@@ -70,10 +70,13 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
     stdout.write(`${cliVersion()}\n`);
     return 0;
   }
-  const command = findCommand(first);
   try {
+    const command = await loadCommand(first);
     if (!command) {
-      throw new UsageError(`unknown command "${first}"`, `the commands are: ${COMMANDS.map((c) => c.name).join(', ')}`);
+      throw new UsageError(
+        `unknown command "${first}"`,
+        `the commands are: ${COMMAND_ENTRIES.map((c) => c.name).join(', ')}`,
+      );
     }
     let parsed: ReturnType<typeof parseArgs>;
     try {

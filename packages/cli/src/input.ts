@@ -7,12 +7,12 @@
  * obvious non-image files (text, JSON, licences, ...) are skipped without being parsed.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { type RunOptions, S2SError, type Vec3, type Volume } from '@slice2solid/core';
 import type { LoadReport, SeriesSummary } from '@slice2solid/dicom';
 import { companionFileNames, detectFormat, readVolume, volumeWarnings } from '@slice2solid/io';
 import { unzipSync } from 'fflate';
+import { readFileBytes } from './read-file.js';
 
 export interface InputFile {
   /** Path relative to the input root (or the entry name inside a zip). */
@@ -166,33 +166,16 @@ export async function readFolderAsync(
       if (options.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
       const k = next++;
       const p = paths[k]!;
-      files[k] = { name: p.name, bytes: await readWhole(p.full, slots[k]!) };
+      const slot = slots[k]!;
+      files[k] = {
+        name: p.name,
+        bytes: await readFileBytes(p.full, (size) => (size === slot.length ? slot : new Uint8Array(size))),
+      };
       options.onProgress?.({ stage: 'read', done: ++done, total: paths.length });
     }
   };
   await Promise.all(Array.from({ length: workers }, worker));
   return { files, skipped };
-}
-
-/**
- * One file's bytes (its size at open time, as readFileSync reads): into `slot` when the file has
- * exactly that size, else into a buffer of its own.
- */
-async function readWhole(path: string, slot: Uint8Array): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const out = size === slot.length ? slot : new Uint8Array(size);
-    let at = 0;
-    while (at < size) {
-      const { bytesRead } = await fh.read(out, at, size - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return at === size ? out : out.subarray(0, at);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The files under `dir` to read (recursively, sorted by path) and those skipped by name. */

@@ -3,4 +3,5 @@ export * from './grid.js';
 export * from './mesh.js';
 export * from './progress.js';
 export * from './reorient.js';
+export * from './segment-colors.js';
 export * from './volume.js';

@@ -11,6 +11,8 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isS2SError, S2SError } from '@slice2solid/core';
 import type { AttributeActionCounts, BlackoutRect, DeidOption } from '@slice2solid/dicom';
+import { readFileBytes } from '../read-file.js';
+import { commandSummary } from './registry.js';
 import { type Command, type CommandContext, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
 
 // @slice2solid/dicom, fflate and the writers are imported when the command runs (start-up time).
@@ -52,24 +54,6 @@ class BufferPool {
     if (u.byteOffset === 0 && this.free.length < this.keep && !this.free.includes(u.buffer as ArrayBuffer)) {
       this.free.push(u.buffer as ArrayBuffer);
     }
-  }
-}
-
-/** A file's bytes, read asynchronously (on libuv's thread pool) into one buffer of its size. */
-async function readBytes(path: string, pool?: BufferPool): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const out = pool ? pool.acquire(size) : new Uint8Array(size);
-    let at = 0;
-    while (at < size) {
-      const { bytesRead } = await fh.read(out, at, size - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return at === size ? out : out.subarray(0, at);
-  } finally {
-    await fh.close();
   }
 }
 
@@ -118,13 +102,16 @@ async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: '
         const s = statSync(p);
         if (s.isDirectory()) walk(p);
         else if (s.isFile())
-          entries.push({ rel: relative(path, p).split(sep).join('/'), read: (pool) => readBytes(p, pool) });
+          entries.push({
+            rel: relative(path, p).split(sep).join('/'),
+            read: (pool) => readFileBytes(p, pool ? (size) => pool.acquire(size) : undefined),
+          });
       }
     };
     walk(path);
     return { entries, kind: 'folder' };
   }
-  const bytes = await readBytes(path);
+  const bytes = await readFileBytes(path);
   if (bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4) {
     const { unzipSync } = await import('fflate');
     let files: Record<string, Uint8Array>;
@@ -247,7 +234,7 @@ export interface AnonymizeRunSummary {
 
 export const anonymizeCommand: Command = {
   name: 'anonymize',
-  summary: 'de-identify DICOM (PS3.15 Basic Profile) from a file, folder or zip',
+  summary: commandSummary('anonymize'),
   usage: 'anonymize <in> <out> --key-file K [--keep-dates-shifted] [--profile-options a,b] [--mapping-file M]',
   help: `De-identifies DICOM files with the DICOM PS3.15 Annex E Basic Application Level Confidentiality
 Profile. <in> is a DICOM file, a folder (searched recursively) or a .zip; <out> is a folder, or a

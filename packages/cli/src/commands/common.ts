@@ -1,6 +1,6 @@
 /** Options shared by the commands that read an input image. */
 import { type LoadedInput, loadInput } from '../input.js';
-import { type CommandContext, optFlag, optString, type ParsedArgs, parseTriple } from './types.js';
+import { type CommandContext, optFlag, optString, type ParsedArgs, parseTriple, UsageError } from './types.js';
 
 export const INPUT_OPTIONS = {
   series: { type: 'string' },
@@ -32,4 +32,31 @@ export async function loadInputFromArgs(ctx: CommandContext, args: ParsedArgs, p
     },
     ctx.cwd,
   );
+}
+
+/**
+ * The number value of option `name`, or undefined when it is not given; a UsageError when it is
+ * empty, not a finite number, or outside min..max.
+ */
+export function num(
+  args: ParsedArgs,
+  name: string,
+  min = Number.NEGATIVE_INFINITY,
+  max = Infinity,
+): number | undefined {
+  const s = optString(args, name);
+  if (s === undefined) return undefined;
+  const x = Number(s);
+  if (s.trim() === '' || !Number.isFinite(x) || x < min || x > max) {
+    const range = min > -Infinity && max < Infinity ? ` in ${min}..${max}` : min > -Infinity ? ` >= ${min}` : '';
+    throw new UsageError(`--${name} must be a number${range}, got "${s}"`);
+  }
+  return x;
+}
+
+/** As `num`, and a whole number. */
+export function int(args: ParsedArgs, name: string, min: number): number | undefined {
+  const x = num(args, name, min);
+  if (x !== undefined && !Number.isInteger(x)) throw new UsageError(`--${name} must be a whole number, got ${x}`);
+  return x;
 }

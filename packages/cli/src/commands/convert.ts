@@ -18,7 +18,6 @@ import {
   type BuildModelOptions,
   type BuildModelResult,
   buildModel,
-  type Connectivity,
   hashInputFiles,
   type InputRecord,
   inputRecord,
@@ -26,21 +25,19 @@ import {
   type OutputRecord,
   runRecordJson,
   runRecordName,
-  SEGMENT_DEFAULTS,
-  type SegmentOptions,
   type StepRecord,
   sha256Hex,
   THRESHOLD_PRESET_NAMES,
   THRESHOLD_PRESETS,
-  type ThresholdPresetName,
 } from '@slice2solid/ops';
 import { contentKind, type InputFile, readFolder } from '../input.js';
 import { writeFileAtomic } from '../output.js';
-import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
+import { INPUT_HELP, INPUT_OPTIONS, int, loadInputFromArgs, num } from './common.js';
+import { commandSummary } from './registry.js';
+import { parseSegmentArgs, SEGMENT_OPTIONS } from './segment-options.js';
 import { type Command, type CommandContext, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
 
 const B = BUILD_MODEL_DEFAULTS;
-const S = SEGMENT_DEFAULTS;
 
 export const MODEL_EXTENSIONS = ['.stl', '.glb', '.obj', '.ply', '.3mf'] as const;
 
@@ -55,28 +52,6 @@ export function modelFormatOf(path: string, ascii = false): MeshFormat {
   }
   if (ascii && f !== 'stl') throw new UsageError('--ascii is only for .stl output');
   return ascii ? 'stl-ascii' : f;
-}
-
-export function num(
-  args: ParsedArgs,
-  name: string,
-  min = Number.NEGATIVE_INFINITY,
-  max = Infinity,
-): number | undefined {
-  const s = optString(args, name);
-  if (s === undefined) return undefined;
-  const x = Number(s);
-  if (s.trim() === '' || !Number.isFinite(x) || x < min || x > max) {
-    const range = min > -Infinity && max < Infinity ? ` in ${min}..${max}` : min > -Infinity ? ` >= ${min}` : '';
-    throw new UsageError(`--${name} must be a number${range}, got "${s}"`);
-  }
-  return x;
-}
-
-function int(args: ParsedArgs, name: string, min: number): number | undefined {
-  const x = num(args, name, min);
-  if (x !== undefined && !Number.isInteger(x)) throw new UsageError(`--${name} must be a whole number, got ${x}`);
-  return x;
 }
 
 /** The options of the model stage (shared by convert, mesh and demo). */
@@ -342,35 +317,9 @@ export async function buildAndWrite(
   return result.metrics.watertight === false ? 1 : 0;
 }
 
-function parseSegmentOptions(args: ParsedArgs): Omit<SegmentOptions, 'signal' | 'onProgress'> {
-  const preset = optString(args, 'preset');
-  if (preset !== undefined && !(THRESHOLD_PRESET_NAMES as string[]).includes(preset)) {
-    throw new UsageError(`unknown preset "${preset}"`, `use one of ${THRESHOLD_PRESET_NAMES.join(', ')}`);
-  }
-  const connectivity = num(args, 'connectivity') ?? S.connectivity;
-  if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26)
-    throw new UsageError('--connectivity must be 6, 18 or 26');
-  const fillSlice = optFlag(args, 'fill-holes-slice');
-  return {
-    preset: preset as ThresholdPresetName | undefined,
-    lower: num(args, 'lower'),
-    upper: num(args, 'upper'),
-    otsu: optFlag(args, 'otsu'),
-    otsuClasses: int(args, 'otsu-classes', 2) ?? S.otsuClasses,
-    otsuKeep: int(args, 'otsu-keep', 1) ?? S.otsuKeep,
-    close: num(args, 'close', 0) ?? S.close,
-    minIsland: num(args, 'min-island', 0) ?? S.minIsland,
-    keepLargest: optFlag(args, 'keep-largest'),
-    fillHoles: fillSlice ? ('slice' as const) : optFlag(args, 'fill-holes'),
-    connectivity: connectivity as Connectivity,
-    force: optFlag(args, 'force'),
-    frame: int(args, 'frame', 0) ?? S.frame,
-  };
-}
-
 export const convertCommand: Command = {
   name: 'convert',
-  summary: 'turn a scan into a 3D model (STL, GLB, OBJ, PLY, 3MF) with an accuracy report',
+  summary: commandSummary('convert'),
   usage: 'convert <input> <model.stl|.glb|.obj|.ply|.3mf> (--preset NAME | --lower X [--upper Y] | --otsu) [options]',
   help: `Loads the scan, segments one structure, makes its surface, smooths and decimates it, writes the
 model and <name>.run.json next to it, and prints a summary: structures, triangles, volume,
@@ -395,20 +344,7 @@ Examples:
   options: {
     ...INPUT_OPTIONS,
     ...MODEL_OPTIONS,
-    preset: { type: 'string' },
-    lower: { type: 'string' },
-    upper: { type: 'string' },
-    otsu: { type: 'boolean' },
-    'otsu-classes': { type: 'string' },
-    'otsu-keep': { type: 'string' },
-    close: { type: 'string' },
-    'min-island': { type: 'string' },
-    'keep-largest': { type: 'boolean' },
-    'fill-holes': { type: 'boolean' },
-    'fill-holes-slice': { type: 'boolean' },
-    connectivity: { type: 'string' },
-    force: { type: 'boolean' },
-    frame: { type: 'string' },
+    ...SEGMENT_OPTIONS,
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -418,7 +354,7 @@ Examples:
     const t0 = performance.now();
     // check every option before the (slow) load
     const format = modelFormatOf(outPath, optFlag(args, 'ascii'));
-    const segment = parseSegmentOptions(args);
+    const segment = parseSegmentArgs(args);
     if (segment.preset === undefined && segment.lower === undefined && segment.upper === undefined && !segment.otsu) {
       throw new UsageError(
         'nothing to segment with: give --preset, --lower/--upper or --otsu',

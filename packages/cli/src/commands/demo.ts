@@ -13,6 +13,7 @@ import { loadInput } from '../input.js';
 import { writeFileAtomic } from '../output.js';
 import { formatGeometryReport, geometryReport } from '../report.js';
 import { hashInputPath, printModelSummary, writeModel } from './convert.js';
+import { commandSummary } from './registry.js';
 import { type Command, optFlag, optString, UsageError } from './types.js';
 
 export const DEMO_DEFAULTS = {
@@ -27,7 +28,7 @@ const DEMO_FILE = /^IM\d{4}\.dcm$/;
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'make the built-in CT head phantom, write it as DICOM, load it back and turn it into a 3D model',
+  summary: commandSummary('demo'),
   usage: 'demo [outdir] [--seed N] [--json]',
   help: `Makes the built-in procedural CT head phantom (HU: air, skin, fat, skull with diploe, brain,
 ventricles, eyes, sinuses, jaw, cervical spine; seeded noise), writes it as a DICOM CT series with

@@ -1,10 +1,11 @@
 import { formatGeometryReport, geometryReport } from '../report.js';
 import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
+import { commandSummary } from './registry.js';
 import { type Command, optFlag } from './types.js';
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'show the series found and the geometry of the image that would be loaded',
+  summary: commandSummary('info'),
   usage: 'info <input> [--json] [--series X] [--raw-geometry]',
   help: `Lists the series in the input, which one is chosen and why, and the loaded volume's size,
 spacing, orientation (3-letter code and direction matrix), origin, intensity range and units,

@@ -18,6 +18,7 @@ import {
   modelFormatOf,
   modelOptionsFromArgs,
 } from './convert.js';
+import { commandSummary } from './registry.js';
 import { readLabelFile } from './segment.js';
 import { type Command, optFlag, optString, UsageError } from './types.js';
 
@@ -32,7 +33,7 @@ function parseLabels(text: string | undefined): number[] | undefined {
 
 export const meshCommand: Command = {
   name: 'mesh',
-  summary: 'turn a label map into a 3D model, one structure per label, with an accuracy report',
+  summary: commandSummary('mesh'),
   usage: 'mesh <labels.nii.gz|.nrrd|.seg.nrrd|.dcm> <model.stl|.glb|.obj|.ply|.3mf> [--labels 1,2] [options]',
   help: `Makes a model from a label map: every label (or those given with --labels) becomes a structure
 named and coloured from the segment table (the .segments.json sidecar, 3D Slicer .seg.nrrd keys or

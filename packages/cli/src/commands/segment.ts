@@ -15,17 +15,12 @@ import {
   writeNiftiLabels,
   writeNrrdLabels,
 } from '@slice2solid/io';
-import {
-  type Connectivity,
-  SEGMENT_DEFAULTS,
-  segmentVolumeDetailed,
-  THRESHOLD_PRESET_NAMES,
-  THRESHOLD_PRESETS,
-  type ThresholdPresetName,
-} from '@slice2solid/ops';
+import { SEGMENT_DEFAULTS, segmentVolumeDetailed, THRESHOLD_PRESET_NAMES, THRESHOLD_PRESETS } from '@slice2solid/ops';
 import { writeFileAtomic } from '../output.js';
-import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
-import { type Command, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
+import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs, num } from './common.js';
+import { commandSummary } from './registry.js';
+import { parseSegmentArgs, SEGMENT_OPTIONS } from './segment-options.js';
+import { type Command, optString, UsageError } from './types.js';
 
 export const LABEL_EXTENSIONS = ['.nii.gz', '.nii', '.seg.nrrd', '.nrrd', '.dcm'] as const;
 export type LabelFormat = 'nifti-gz' | 'nifti' | 'nrrd' | 'dicom-seg';
@@ -83,15 +78,6 @@ export async function readLabelFile(path: string, name = basename(path)): Promis
   return readNiftiLabels(bytes, { ...side, name });
 }
 
-function num(args: ParsedArgs, name: string, min = Number.NEGATIVE_INFINITY): number | undefined {
-  const s = optString(args, name);
-  if (s === undefined) return undefined;
-  const x = Number(s);
-  if (!Number.isFinite(x) || x < min)
-    throw new UsageError(`--${name} must be a number${min > -Infinity ? ` >= ${min}` : ''}, got "${s}"`);
-  return x;
-}
-
 function parseColor(s: string | undefined): Vec3 | undefined {
   if (s === undefined) return undefined;
   const c = s.split(',').map((x) => Number(x.trim()));
@@ -105,7 +91,7 @@ const D = SEGMENT_DEFAULTS;
 
 export const segmentCommand: Command = {
   name: 'segment',
-  summary: 'threshold and clean one structure into a label map',
+  summary: commandSummary('segment'),
   usage:
     'segment <input> <labels.nii.gz|.nrrd|.seg.nrrd|.dcm> (--preset NAME | --lower X --upper Y | --otsu) [options]',
   help: `Makes a label map (on the input's own grid) holding one structure:
@@ -139,54 +125,21 @@ Examples:
   slice2solid segment t1.nii.gz brain.nii.gz --otsu --otsu-classes 3 --otsu-keep 2`,
   options: {
     ...INPUT_OPTIONS,
-    preset: { type: 'string' },
-    lower: { type: 'string' },
-    upper: { type: 'string' },
-    otsu: { type: 'boolean' },
-    'otsu-classes': { type: 'string' },
-    'otsu-keep': { type: 'string' },
-    close: { type: 'string' },
-    'min-island': { type: 'string' },
-    'keep-largest': { type: 'boolean' },
-    'fill-holes': { type: 'boolean' },
-    'fill-holes-slice': { type: 'boolean' },
-    connectivity: { type: 'string' },
+    ...SEGMENT_OPTIONS,
     name: { type: 'string' },
     color: { type: 'string' },
     value: { type: 'string' },
-    force: { type: 'boolean' },
-    frame: { type: 'string' },
   },
   minPositionals: 2,
   maxPositionals: 2,
   async run(ctx, args) {
     const [inPath, outPath] = args.positionals as [string, string];
     labelFormatOf(outPath); // fail on a bad name before the (slow) load
-    const preset = optString(args, 'preset');
-    if (preset !== undefined && !(THRESHOLD_PRESET_NAMES as string[]).includes(preset)) {
-      throw new UsageError(`unknown preset "${preset}"`, `use one of ${THRESHOLD_PRESET_NAMES.join(', ')}`);
-    }
-    const connectivity = num(args, 'connectivity') ?? D.connectivity;
-    if (connectivity !== 6 && connectivity !== 18 && connectivity !== 26)
-      throw new UsageError('--connectivity must be 6, 18 or 26');
-    const fillSlice = optFlag(args, 'fill-holes-slice');
     const options = {
-      preset: preset as ThresholdPresetName | undefined,
-      lower: num(args, 'lower'),
-      upper: num(args, 'upper'),
-      otsu: optFlag(args, 'otsu'),
-      otsuClasses: num(args, 'otsu-classes', 2) ?? D.otsuClasses,
-      otsuKeep: num(args, 'otsu-keep', 1) ?? D.otsuKeep,
-      close: num(args, 'close', 0) ?? D.close,
-      minIsland: num(args, 'min-island', 0) ?? D.minIsland,
-      keepLargest: optFlag(args, 'keep-largest'),
-      fillHoles: fillSlice ? ('slice' as const) : optFlag(args, 'fill-holes'),
-      connectivity: connectivity as Connectivity,
+      ...parseSegmentArgs(args),
       name: optString(args, 'name'),
       color: parseColor(optString(args, 'color')),
       value: num(args, 'value', 1) ?? D.value,
-      force: optFlag(args, 'force'),
-      frame: num(args, 'frame', 0) ?? D.frame,
       ...ctx.run,
     };
     const input = await loadInputFromArgs(ctx, args, inPath);

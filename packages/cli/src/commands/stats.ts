@@ -2,6 +2,7 @@
 import { basename, resolve } from 'node:path';
 import { labelStats } from '@slice2solid/ops';
 import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
+import { commandSummary } from './registry.js';
 import { readLabelFile } from './segment.js';
 import { type Command, optFlag, optString } from './types.js';
 
@@ -9,7 +10,7 @@ const f1 = (x: number) => x.toFixed(1);
 
 export const statsCommand: Command = {
   name: 'stats',
-  summary: 'per-structure volume, bounding box, centroid and intensities of a label map',
+  summary: commandSummary('stats'),
   usage: 'stats <labels.nii.gz|.nrrd|.dcm> [--image <input>] [--json]',
   help: `For every structure of a label map (NIfTI or NRRD with its .segments.json sidecar, or DICOM SEG):
 voxel count, volume in mL, bounding box (voxel indices and LPS mm) and centroid (LPS mm).

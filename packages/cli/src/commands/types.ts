@@ -1,6 +1,6 @@
 /**
  * The contract every CLI command implements. A command is one file in this folder exporting a
- * `Command`; it is registered with one line in `./index.ts`.
+ * `Command`; it is registered with one entry in `./registry.ts` (loaded lazily).
  *
  * Commands never touch `process` directly: they write to `ctx.stdout` / `ctx.stderr`, read files
  * relative to `ctx.cwd`, and return an exit code (0 = success). Throw `UsageError` for wrong usage

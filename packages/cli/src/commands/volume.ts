@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Volume } from '@slice2solid/core';
 import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs } from './common.js';
+import { commandSummary } from './registry.js';
 import type { Command } from './types.js';
 
 export const VOLUME_CLI_DEFAULTS = {
@@ -25,7 +26,7 @@ export async function encodeVolumeFile(volume: Volume, outPath: string): Promise
 
 export const volumeCommand: Command = {
   name: 'volume',
-  summary: 'load an image and write it as NIfTI, NRRD or MetaImage',
+  summary: commandSummary('volume'),
   usage: 'volume <input> <output.nii.gz|.nii|.nrrd|.mha> [--series X] [--raw-geometry]',
   help: `Loads the input exactly as 'info' describes it and writes the volume. A series with several
 volumes (time points, echoes...) is written as one 4D file, volumes in acquisition order.

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gridsMatch, type LabelMap, makeGrid, makeLabelMap, makeVolume, S2SError } from '@slice2solid/core';
-import { DEFAULT_SEGMENT_COLORS, defaultSegmentColor } from '@slice2solid/ops';
 import { describe, expect, it } from 'vitest';
 import { dataPath, describeData } from '../../../../test-utils/shared-data.js';
-import { DEFAULT_LABEL_COLORS, defaultLabelColor } from '../../src/labels/label-colors.js';
+import { defaultLabelColor } from '../../src/labels/label-colors.js';
 import { labelMapFromVolume } from '../../src/labels/label-volume.js';
 import { readNiftiLabels, writeNiftiLabels } from '../../src/labels/nifti-labels.js';
 import { readNrrdLabels, slicerSegmentsFromKeys, writeNrrdLabels } from '../../src/labels/nrrd-labels.js';
@@ -130,11 +129,6 @@ describe('segment table JSON sidecar', () => {
     ['{"segments":[{"value":1,"code":{"scheme":"SCT"}}]}', /"code" needs/],
   ])('refuses %s', (text, msg) => {
     expect(() => segmentsFromJson(text, 'x.segments.json')).toThrow(msg);
-  });
-
-  it('io and ops use the same default colours', () => {
-    expect(DEFAULT_LABEL_COLORS).toEqual(DEFAULT_SEGMENT_COLORS);
-    for (const v of [1, 5, 20, 21, 57, 1000]) expect(defaultLabelColor(v)).toEqual(defaultSegmentColor(v));
   });
 });
 

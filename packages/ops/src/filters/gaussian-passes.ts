@@ -7,6 +7,10 @@
 // accumulator), summing in float64 (one accumulator row) and rounding to float32 once.
 // Slices (i and j passes) and runs of rows within a slice (k pass) are independent, so the
 // passes split into slabs for the ParallelRunner without changing a single bit of the result.
+// Where WebAssembly SIMD is available (every current browser and Node >= 16) both passes hand
+// over to gaussian-simd.ts (float32 f32x4 kernel, same structure); the loops below are the fallback.
+
+import { gaussianColumnsSimd, gaussianSimd, gaussianSlicesSimd } from './gaussian-simd.js';
 
 export type EdgeMode = 'nearest' | 'reflect';
 
@@ -43,6 +47,11 @@ export interface GaussianColumnsArgs {
 const RING_FLOATS = 1 << 15;
 
 export function gaussianSlices(args: GaussianSlicesArgs, start: number, end: number): void {
+  const simd = gaussianSimd();
+  if (simd) {
+    gaussianSlicesSimd(simd, args, start, end);
+    return;
+  }
   const { data, size, wi, wj, mode } = args;
   const [nx, ny] = size;
   const nxy = nx * ny;
@@ -63,6 +72,11 @@ export function gaussianSlices(args: GaussianSlicesArgs, start: number, end: num
 }
 
 export function gaussianColumns(args: GaussianColumnsArgs, start: number, end: number): void {
+  const simd = gaussianSimd();
+  if (simd) {
+    gaussianColumnsSimd(simd, args, start, end);
+    return;
+  }
   const { data, size, wk, mode } = args;
   const [nx, ny, nz] = size;
   const nxy = nx * ny;
