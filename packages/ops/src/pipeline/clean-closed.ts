@@ -129,14 +129,13 @@ export function compactMesh(mesh: Mesh): Mesh {
 }
 
 /**
- * Removes coincident triangles (the same three vertices): an opposite-winding pair entirely (it
- * encloses no volume; removing one of the two would open the surface), same-winding copies but
- * the first.
+ * Marks coincident triangles (the same three vertices) for removal: both of an opposite-winding
+ * pair (together a zero-thickness sliver; removing only one would open the surface), and every
+ * same-winding copy but the first. Linear in the triangle count (edge table, no string keys).
+ * Shared by cleanClosedMesh and cleanMesh.
  */
-export function removeCoincidentTriangles(mesh: Mesh): { mesh: Mesh; removed: number } {
-  const I = mesh.indices;
-  const nv = mesh.positions.length / 3;
-  const E = buildEdgeTable(I, nv);
+export function coincidentTriangleMask(I: Uint32Array, vertexCount: number): Uint8Array {
+  const E = buildEdgeTable(I, vertexCount);
   const nt = I.length / 3;
   const drop = new Uint8Array(nt);
   const sameSet = (t: number, u: number) => {
@@ -174,6 +173,18 @@ export function removeCoincidentTriangles(mesh: Mesh): { mesh: Mesh; removed: nu
       }
     }
   }
+  return drop;
+}
+
+/**
+ * Removes coincident triangles (the same three vertices): an opposite-winding pair entirely (it
+ * encloses no volume; removing one of the two would open the surface), same-winding copies but
+ * the first.
+ */
+export function removeCoincidentTriangles(mesh: Mesh): { mesh: Mesh; removed: number } {
+  const I = mesh.indices;
+  const nt = I.length / 3;
+  const drop = coincidentTriangleMask(I, mesh.positions.length / 3);
   let removed = 0;
   for (let t = 0; t < nt; t++) removed += drop[t]!;
   if (removed === 0) return { mesh, removed };
