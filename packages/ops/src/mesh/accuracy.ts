@@ -208,17 +208,7 @@ export function meshAccuracy(mesh: Mesh, mask: Uint8Array, grid: Grid, options: 
   if (mask.length !== n)
     throw new S2SError('INVALID_ARGUMENT', `the mask has ${mask.length} voxels but the grid needs ${n}`);
   check(mesh.indices.length > 0, 'the mesh has no triangles');
-  const vox = voxelizeMesh(mesh, grid, options);
-  let inter = 0;
-  let a = 0;
-  let b = 0;
-  for (let v = 0; v < n; v++) {
-    const m = mask[v] ? 1 : 0;
-    a += m;
-    b += vox[v]!;
-    inter += m & vox[v]!;
-  }
-  const dice = a + b === 0 ? 1 : (2 * inter) / (a + b);
+  const { dice, maskVoxels } = voxelDice(mesh, mask, grid, options);
   const boundary = maskBoundaryMesh(mask, grid);
   let toMask = new Float64Array(0);
   if (boundary.indices.length > 0) {
@@ -231,6 +221,42 @@ export function meshAccuracy(mesh: Mesh, mask: Uint8Array, grid: Grid, options: 
   const C = boundary.faceCentres;
   const toMesh = new Float64Array(C.length / 3);
   for (let f = 0; f < toMesh.length; f++) toMesh[f] = meshIdx.distance(C[3 * f]!, C[3 * f + 1]!, C[3 * f + 2]!);
+  return accuracyReport(mesh, grid, dice, maskVoxels, toMask, toMesh, options.referenceMesh);
+}
+
+/** Dice between `mask` and the mesh voxelized on the same grid, and the mask's voxel count. */
+export function voxelDice(
+  mesh: Mesh,
+  mask: Uint8Array,
+  grid: Grid,
+  run: RunOptions = {},
+): { dice: number; maskVoxels: number } {
+  const vox = voxelizeMesh(mesh, grid, run);
+  let inter = 0;
+  let a = 0;
+  let b = 0;
+  for (let v = 0; v < mask.length; v++) {
+    const m = mask[v] ? 1 : 0;
+    a += m;
+    b += vox[v]!;
+    inter += m & vox[v]!;
+  }
+  return { dice: a + b === 0 ? 1 : (2 * inter) / (a + b), maskVoxels: a };
+}
+
+/**
+ * The report from Dice and the two distance sets (mesh -> mask boundary, mask boundary -> mesh);
+ * shared by `meshAccuracy` and the pipeline's sampled `modelAccuracy`.
+ */
+export function accuracyReport(
+  mesh: Mesh,
+  grid: Grid,
+  dice: number,
+  maskVoxels: number,
+  toMask: Float64Array,
+  toMesh: Float64Array,
+  referenceMesh?: Mesh,
+): AccuracyReport {
   const both = new Float64Array(toMask.length + toMesh.length);
   both.set(toMask);
   both.set(toMesh, toMask.length);
@@ -241,8 +267,8 @@ export function meshAccuracy(mesh: Mesh, mask: Uint8Array, grid: Grid, options: 
       M[2]! * (M[4]! * M[9]! - M[5]! * M[8]!),
   );
   const meshVolumeMm3 = signedVolume(mesh);
-  const maskVolumeMm3 = a * voxelVolume;
-  const ref = options.referenceMesh ? signedVolume(options.referenceMesh) : undefined;
+  const maskVolumeMm3 = maskVoxels * voxelVolume;
+  const ref = referenceMesh ? signedVolume(referenceMesh) : undefined;
   return {
     dice,
     distance: distanceStats(both),

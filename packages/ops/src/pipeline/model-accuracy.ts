@@ -26,9 +26,8 @@ import {
   throwIfAborted,
   voxelCount,
 } from '@slice2solid/core';
-import { type DistanceStats, distanceStats, voxelizeMesh } from '../mesh/accuracy.js';
+import { type AccuracyReport, accuracyReport, voxelDice } from '../mesh/accuracy.js';
 import { MeshDistanceIndex, pointTriangleDistanceSq } from '../mesh/distance.js';
-import { signedVolume } from '../mesh/metrics.js';
 
 export interface ModelAccuracyOptions extends RunOptions {
   /** The mesh before smoothing and decimation, for the volume change those steps caused. */
@@ -39,16 +38,7 @@ export interface ModelAccuracyOptions extends RunOptions {
 
 export const MODEL_ACCURACY_DEFAULTS = { maxSamples: 50_000 } as const;
 
-export interface ModelAccuracyReport {
-  readonly dice: number;
-  /** Both directions pooled. */
-  readonly distance: DistanceStats;
-  readonly meshToMask: DistanceStats;
-  readonly maskToMesh: DistanceStats;
-  readonly meshVolumeMm3: number;
-  readonly maskVolumeMm3: number;
-  readonly volumeChangeVsMaskPercent: number;
-  readonly volumeChangePercent?: number;
+export interface ModelAccuracyReport extends AccuracyReport {
   /** Whether every point was used (false: strided samples). */
   readonly exhaustive: boolean;
 }
@@ -68,17 +58,7 @@ export function modelAccuracy(
   check(Number.isInteger(maxSamples) && maxSamples >= 1, `maxSamples must be a positive integer, got ${maxSamples}`);
   const run = { signal: options.signal, onProgress: options.onProgress };
   // Dice
-  const vox = voxelizeMesh(mesh, grid, run);
-  let inter = 0;
-  let a = 0;
-  let b = 0;
-  for (let v = 0; v < n; v++) {
-    const m = mask[v] ? 1 : 0;
-    a += m;
-    b += vox[v]!;
-    inter += m & vox[v]!;
-  }
-  const dice = a + b === 0 ? 1 : (2 * inter) / (a + b);
+  const { dice, maskVoxels } = voxelDice(mesh, mask, grid, run);
   throwIfAborted(options.signal);
 
   const [nx, ny, nz] = grid.size;
@@ -228,28 +208,16 @@ export function modelAccuracy(
     }
     if (Number.isFinite(best)) toMask.push(Math.sqrt(best));
   }
-  const mm = Float64Array.from(toMask);
-  const fm = Float64Array.from(toMesh);
-  const both = new Float64Array(mm.length + fm.length);
-  both.set(mm);
-  both.set(fm, mm.length);
-  const voxelVolume = Math.abs(
-    M[0]! * (M[5]! * M[10]! - M[6]! * M[9]!) -
-      M[1]! * (M[4]! * M[10]! - M[6]! * M[8]!) +
-      M[2]! * (M[4]! * M[9]! - M[5]! * M[8]!),
-  );
-  const meshVolumeMm3 = signedVolume(mesh);
-  const maskVolumeMm3 = a * voxelVolume;
-  const ref = options.referenceMesh ? signedVolume(options.referenceMesh) : undefined;
   return {
-    dice,
-    distance: distanceStats(both),
-    meshToMask: distanceStats(mm),
-    maskToMesh: distanceStats(fm),
-    meshVolumeMm3,
-    maskVolumeMm3,
-    volumeChangeVsMaskPercent: maskVolumeMm3 > 0 ? ((meshVolumeMm3 - maskVolumeMm3) / maskVolumeMm3) * 100 : NaN,
-    ...(ref !== undefined ? { volumeChangePercent: ((meshVolumeMm3 - ref) / ref) * 100 } : {}),
+    ...accuracyReport(
+      mesh,
+      grid,
+      dice,
+      maskVoxels,
+      Float64Array.from(toMask),
+      Float64Array.from(toMesh),
+      options.referenceMesh,
+    ),
     exhaustive: faceStride === 1 && vStride === 1,
   };
 }
