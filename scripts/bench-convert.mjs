@@ -7,7 +7,8 @@
 //         decimation to 10%, closed-surface repair, accuracy report, binary STL + run record)
 //         and the same with --no-accuracy (VTK computes no accuracy report)
 //   VTK:  vtkNIFTIImageReader reads bench-data/ct.nii (the same voxels) -> vtkFlyingEdges3D 300 ->
-//         vtkWindowedSincPolyDataFilter 20 (pass band 0.1) -> vtkQuadricDecimation 0.9 -> vtkSTLWriter
+//         vtkWindowedSincPolyDataFilter 20 (pass band 0.1) -> vtkCleanPolyData -> vtkQuadricDecimation 0.9
+//         -> vtkSTLWriter
 //         (the settings of scripts/bench-surface.mjs)
 //
 // Each run is its own process under /usr/bin/time, so wall time and peak RSS are the whole
@@ -67,7 +68,11 @@ t2 = time.perf_counter()
 ws = vtk.vtkWindowedSincPolyDataFilter(); ws.SetInputData(fe.GetOutput())
 ws.SetNumberOfIterations(20); ws.SetPassBand(0.1); ws.BoundarySmoothingOn(); ws.NonManifoldSmoothingOn(); ws.NormalizeCoordinatesOn(); ws.Update()
 t3 = time.perf_counter()
-qd = vtk.vtkQuadricDecimation(); qd.SetInputData(ws.GetOutput()); qd.SetTargetReduction(0.9); qd.Update()
+# vtkCleanPolyData first: flying edges on integer voxels that equal the iso-value exactly makes
+# coincident points and zero-area triangles, on which vtkQuadricDecimation stops early (0.2-4 %
+# removed instead of 90 %); merged, it reaches the target.
+cl = vtk.vtkCleanPolyData(); cl.SetInputData(ws.GetOutput()); cl.Update()
+qd = vtk.vtkQuadricDecimation(); qd.SetInputData(cl.GetOutput()); qd.SetTargetReduction(0.9); qd.Update()
 t4 = time.perf_counter()
 w = vtk.vtkSTLWriter(); w.SetInputData(qd.GetOutput()); w.SetFileName(sys.argv[2]); w.SetFileTypeToBinary(); w.Write()
 t5 = time.perf_counter()
@@ -84,7 +89,10 @@ function timed(cmd, args, cwd) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${err}`);
   }
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { seconds, peakRssMb: Math.round(Number(rss[1]) / 1024), stdout: r.stdout };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(err);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(err);
+  const cpuSeconds = Number(user?.[1] ?? Number.NaN) + Number(sys?.[1] ?? Number.NaN);
+  return { seconds, cpuSeconds, peakRssMb: Math.round(Number(rss[1]) / 1024), stdout: r.stdout };
 }
 
 const median = (xs) => {
@@ -130,6 +138,8 @@ try {
       k,
       {
         seconds: median(rs.map((r) => r.seconds)),
+        cpuSeconds: median(rs.map((r) => r.cpuSeconds)),
+        allSeconds: rs.map((r) => r.seconds),
         peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
         runs: rs.length,
       },
@@ -157,9 +167,11 @@ try {
   writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   console.log(oursSummary);
   console.log(`VTK: ${vtkStages}`);
-  console.log('\n| pipeline | wall s (median) | peak RSS MB |');
-  console.log('|---|---|---|');
-  for (const [k, s] of Object.entries(summary)) console.log(`| ${k} | ${s.seconds.toFixed(2)} | ${s.peakRssMb} |`);
+  console.log('\n| pipeline | wall s (median) | CPU s (user+sys) | peak RSS MB |');
+  console.log('|---|---|---|---|');
+  for (const [k, s] of Object.entries(summary)) {
+    console.log(`| ${k} | ${s.seconds.toFixed(2)} | ${s.cpuSeconds.toFixed(2)} | ${s.peakRssMb} |`);
+  }
   console.log(
     `\nspeed-up vs VTK: ${out.speedup.ours.toFixed(2)}x (with accuracy report), ${out.speedup.oursNoAccuracy.toFixed(2)}x (without)`,
   );

@@ -10,6 +10,9 @@
  *    /usr/bin/time (wall seconds, peak RSS), alternating, after one untimed warm-up each, and
  *    reports the median of N runs (default 3).
  * 4. Prints a table and writes bench-out/<stage>.json and bench-out/summary.json.
+ *
+ * AI inference (segmentation models, full volume vs look-first vs Python) has its own harness:
+ * `npm run bench:ai` (scripts/bench-ai.mjs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -49,6 +52,7 @@ const { values } = parseArgs({
 
 if (values.list) {
   for (const s of STAGES) console.log(`${s.id.padEnd(18)} ${s.title}`);
+  console.log('(AI inference, full volume vs look-first vs Python: npm run bench:ai, see scripts/bench-ai.mjs)');
   process.exit(0);
 }
 const runs = Number(values.runs);

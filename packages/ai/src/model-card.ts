@@ -105,6 +105,12 @@ export interface ModelCard {
       readonly license?: string;
       readonly cases?: number;
     }[];
+    /** Case ids of the training run's splits (so `evaluate` can test on cases the model never saw). */
+    readonly splits?: {
+      readonly train: readonly string[];
+      readonly val: readonly string[];
+      readonly test: readonly string[];
+    };
   };
   readonly validation: {
     readonly summary: string;
@@ -401,6 +407,23 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
       ...(cases !== undefined ? { cases } : {}),
     };
   });
+  let splits: { train: string[]; val: string[]; test: string[] } | undefined;
+  if (tr.splits !== undefined) {
+    const so = c.object(tr.splits, 'training.splits');
+    const ids = (key: 'train' | 'val' | 'test'): string[] => {
+      const list = c.array(so, key, 'training.splits', false);
+      if (!list.every((x) => typeof x === 'string' && x.length > 0)) {
+        c.fail(`training.splits.${key}`, 'must be an array of case ids (strings)');
+      }
+      return list as string[];
+    };
+    splits = { train: ids('train'), val: ids('val'), test: ids('test') };
+    const seen = new Set<string>();
+    for (const id of [...splits.train, ...splits.val, ...splits.test]) {
+      if (seen.has(id)) c.fail('training.splits', `lists case ${kind(id)} in more than one split`);
+      seen.add(id);
+    }
+  }
   const va = c.object(o.validation, 'validation');
   const labelNames = new Set(labels.map((l) => l.name));
   const metrics = c.array(va, 'metrics', 'validation', false).map((m, n): MetricSummary => {
@@ -445,7 +468,7 @@ export function parseModelCard(source: string | Uint8Array | object, file?: stri
       ...(licUrl ? { url: licUrl } : {}),
       ...(licAttr ? { attribution: licAttr } : {}),
     },
-    training: { summary: c.string(tr, 'summary', 'training')!, datasets },
+    training: { summary: c.string(tr, 'summary', 'training')!, datasets, ...(splits ? { splits } : {}) },
     validation: {
       summary: c.string(va, 'summary', 'validation')!,
       cases: c.number(va, 'cases', 'validation', { min: 0, integer: true })!,

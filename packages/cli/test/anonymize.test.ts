@@ -4,8 +4,14 @@ import { join, relative } from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPath, itData } from '../../../test-utils/shared-data.js';
+import { makeElement } from '../../dicom/src/deid/element-io.js';
 import { containsBytes, FAKE, fixtureFile } from '../../dicom/test/deid-fixture.js';
-import { anonymizeCommand, HEAD_SKIN_WARNING, runAnonymize } from '../src/commands/anonymize.js';
+import {
+  ANONYMIZE_CLI_DEFAULTS,
+  anonymizeCommand,
+  HEAD_SKIN_WARNING,
+  runAnonymize,
+} from '../src/commands/anonymize.js';
 import type { CommandContext, ParsedArgs } from '../src/commands/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 's2s-anon-'));
@@ -135,6 +141,51 @@ describe('slice2solid anonymize (folders, zip, quarantine, report, mapping)', ()
       runAnonymize(c, args(['in/Doe_Johnathan/PID-778899/broken.dcm', 'single-out'], { 'key-file': 'project.key' })),
     ).rejects.toThrow(/TRUNCATED|cut short|ends inside/);
     expect(() => statSync(join(dir, 'single-out'))).toThrow();
+  });
+
+  it('a folder of many files (written by the writer thread) gives exactly the files of the in-memory zip path', async () => {
+    const dir = join(root, 'many');
+    const n = ANONYMIZE_CLI_DEFAULTS.writerThreadFrom + 8;
+    for (let i = 0; i < n; i++) {
+      // a large unchanged element (> 4 KiB) travels to the writer as a view of the input buffer
+      const lut = new Uint8Array(6000 + 2 * i);
+      for (let k = 0; k < lut.length; k++) lut[k] = (k * 31 + i * 7) & 0xff;
+      const sub = join(dir, 'in', `series-${i % 3}`);
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(
+        join(sub, `${FAKE.patientName}-${i}.dcm`),
+        fixtureFile({
+          sopUid: `1.2.3.4.5.6.8.${i}`,
+          ...(i % 17 === 5 ? { burnedIn: 'YES' } : {}),
+          extra: [makeElement(0x00281201, 'OW', lut)],
+        }),
+      );
+    }
+    writeFileSync(join(dir, 'in', 'series-1', 'notes.txt'), 'not DICOM');
+    writeFileSync(join(dir, 'project.key'), 'cli-test-key-0123456789abcdef\n');
+    const { c } = ctx(dir);
+    const a = await runAnonymize(c, args(['in', 'out'], { 'key-file': 'project.key' }));
+    const b = await runAnonymize(c, args(['in', 'out.zip'], { 'key-file': 'project.key', quarantine: 'q-zip' }));
+    expect(a.files).toEqual(b.files);
+    expect(a.files.quarantined).toBe(3);
+    expect(a.files.written + a.files.quarantined).toBe(n);
+    const zipped = unzipSync(new Uint8Array(readFileSync(join(dir, 'out.zip'))));
+    const written = allFiles(join(dir, 'out')).filter((p) => p.endsWith('.dcm'));
+    expect(written.map((p) => relative(join(dir, 'out'), p)).sort()).toEqual(Object.keys(zipped).sort());
+    for (const p of written) {
+      const want = zipped[relative(join(dir, 'out'), p)]!;
+      expect(Buffer.compare(readFileSync(p), want), p).toBe(0);
+    }
+    // held-back files: written by the thread (folder run) and synchronously (zip run)
+    const q1 = allFiles(join(dir, 'out-quarantine')).map((p) => relative(join(dir, 'out-quarantine'), p));
+    expect(q1).toHaveLength(3);
+    expect(allFiles(join(dir, 'q-zip')).map((p) => relative(join(dir, 'q-zip'), p))).toEqual(q1);
+    for (const r of q1) {
+      expect(Buffer.compare(readFileSync(join(dir, 'out-quarantine', r)), readFileSync(join(dir, 'q-zip', r))), r).toBe(
+        0,
+      );
+    }
+    expect(readdirSync(join(dir, 'out')).some((f) => f.includes('.partial-'))).toBe(false);
   });
 
   itData('cookies folder: all three held back as secondary captures, none of their fake PHI anywhere', async () => {

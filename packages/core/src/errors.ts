@@ -18,7 +18,11 @@ export type ErrorCode =
   | 'GEOMETRY_MISMATCH'
   | 'ABORTED'
   | 'IO_ERROR'
-  | 'NOT_IMPLEMENTED';
+  | 'NOT_IMPLEMENTED'
+  /** The PyTorch trainer cannot run here (no Python with torch). */
+  | 'TRAINER_UNAVAILABLE'
+  /** The trainer ran and failed. */
+  | 'TRAINER_FAILED';
 
 export interface S2SErrorOptions {
   /** What the user can do about it. */

@@ -6,24 +6,34 @@
  * messages name inputs by number, never by path; the report holds counts only; the patient ID
  * mapping file (original -> pseudonym) is written only where the user asks for it.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writevSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isS2SError, S2SError } from '@slice2solid/core';
-import type { AttributeActionCounts, BlackoutRect, DeidOption } from '@slice2solid/dicom';
-import { readFileBytes } from '../read-file.js';
+import type { AttributeActionCounts, BlackoutRect, DeidOption } from '@slice2solid/dicom/deid';
+import { PartsWriter } from './anonymize-writer.js';
 import { commandSummary } from './registry.js';
 import { type Command, type CommandContext, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
 
-// @slice2solid/dicom, fflate and the writers are imported when the command runs (start-up time).
+// @slice2solid/dicom/deid (not the whole package) and fflate are imported when the command runs (start-up time).
 
 export const ANONYMIZE_CLI_DEFAULTS = {
   quarantineSuffix: '-quarantine',
   reportName: 'deid-report.json',
-  /** Input files read ahead of the one being de-identified (reads overlap the CPU work). */
-  readAhead: 4,
-  /** Output files being written at the same time. */
-  writesInFlight: 4,
+  /** Folders with at least this many files are written by a second thread (see anonymize-writer.ts). */
+  writerThreadFrom: 32,
 } as const;
 
 export const HEAD_SKIN_WARNING =
@@ -32,52 +42,71 @@ export const HEAD_SKIN_WARNING =
 interface InputEntry {
   /** Relative path inside the input (only used to rebuild the folder layout; never printed). */
   readonly rel: string;
-  read(pool?: BufferPool): Promise<Uint8Array>;
+  /** The file's bytes, in `bufferFor(size)` when given (e.g. a reused buffer). */
+  read(bufferFor?: (size: number) => Uint8Array): Uint8Array;
 }
 
 /**
- * Input buffers are recycled once their file is written (the output's Pixel Data is a view of the
- * input until then): hundreds of fresh 0.5 MB buffers would cost more in garbage collection than
- * the de-identification itself.
+ * One input buffer reused for every file of a folder: each file is de-identified and written
+ * before the next one is read (the output's Pixel Data is a view of the input until then), so
+ * hundreds of fresh 0.5 MB buffers (zero-filled, then garbage-collected) are not needed.
  */
-class BufferPool {
-  private readonly free: ArrayBuffer[] = [];
-  constructor(private readonly keep: number) {}
-  acquire(size: number): Uint8Array {
-    const k = this.free.findIndex((b) => b.byteLength >= size && b.byteLength <= 2 * size + 65536);
-    if (k < 0) return new Uint8Array(size);
-    const [b] = this.free.splice(k, 1);
-    return new Uint8Array(b!, 0, size);
-  }
-  /** Gives back a buffer from `acquire` that nothing references any more. */
-  release(u: Uint8Array): void {
-    if (u.byteOffset === 0 && this.free.length < this.keep && !this.free.includes(u.buffer as ArrayBuffer)) {
-      this.free.push(u.buffer as ArrayBuffer);
-    }
+class Scratch {
+  private buf = Buffer.allocUnsafeSlow(0);
+  get(size: number): Uint8Array {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.buf.length));
+    return this.buf.subarray(0, size);
   }
 }
 
-/** writeFileAtomic for a file given as chunks, asynchronous: temp file, chunks in order, rename. */
-async function writePartsAtomic(path: string, parts: readonly Uint8Array[], madeDirs: Set<string>): Promise<void> {
+/**
+ * A file's bytes (its size at open time, as readFileSync reads); a file that shrank while read
+ * gives the bytes read. Synchronous: for many small files (a DICOM series) in the page cache, one
+ * thread-pool round trip per open/stat/read/close costs more than the copy itself.
+ */
+function readFileInto(path: string, bufferFor: ((size: number) => Uint8Array) | undefined): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const out = bufferFor ? bufferFor(size) : new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, out, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return at === size ? out : out.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** writeFileAtomic for a file given as chunks: temp file, chunks in order (writev), rename. */
+function writePartsAtomic(path: string, parts: readonly Uint8Array[], madeDirs: Set<string>): void {
   const tmp = `${path}.partial-${process.pid}`;
   try {
     const dir = dirname(path);
     if (!madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       madeDirs.add(dir);
     }
-    const fh = await open(tmp, 'w');
+    const fd = openSync(tmp, 'w');
     try {
-      for (const part of parts) {
-        let at = 0;
-        while (at < part.length) at += (await fh.write(part, at, part.length - at)).bytesWritten;
+      let list = parts.filter((p) => p.length > 0);
+      while (list.length > 0) {
+        let n = writevSync(fd, list.slice(0, 1024) as NodeJS.ArrayBufferView[]);
+        // a short write: drop what was written and go on from there
+        let k = 0;
+        while (k < list.length && n >= list[k]!.length) n -= list[k++]!.length;
+        list = list.slice(k);
+        if (n > 0) list[0] = list[0]!.subarray(n);
       }
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, path);
+    renameSync(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
+    rmSync(tmp, { force: true });
     throw new S2SError(
       'IO_ERROR',
       `cannot write ${basename(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -104,14 +133,14 @@ async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: '
         else if (s.isFile())
           entries.push({
             rel: relative(path, p).split(sep).join('/'),
-            read: (pool) => readFileBytes(p, pool ? (size) => pool.acquire(size) : undefined),
+            read: (bufferFor) => readFileInto(p, bufferFor),
           });
       }
     };
     walk(path);
     return { entries, kind: 'folder' };
   }
-  const bytes = await readFileBytes(path);
+  const bytes = readFileInto(path, undefined);
   if (bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4) {
     const { unzipSync } = await import('fflate');
     let files: Record<string, Uint8Array>;
@@ -126,10 +155,10 @@ async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: '
     const entries = Object.keys(files)
       .filter((n) => !n.endsWith('/'))
       .sort()
-      .map((n) => ({ rel: n, read: async () => files[n]! }));
+      .map((n) => ({ rel: n, read: () => files[n]! }));
     return { entries, kind: 'zip' };
   }
-  return { entries: [{ rel: 'input.dcm', read: async () => bytes }], kind: 'file' };
+  return { entries: [{ rel: 'input.dcm', read: () => bytes }], kind: 'file' };
 }
 
 /** Maps each input folder to dir-NNN (numbered per parent, in sorted order) so folder names cannot leak. */
@@ -281,14 +310,41 @@ Examples:
   },
 };
 
+/** A folder with at least `writerThreadFrom` entries at its top level (cheap to tell). */
+function bigFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory() && readdirSync(path).length >= ANONYMIZE_CLI_DEFAULTS.writerThreadFrom;
+  } catch {
+    return false;
+  }
+}
+
 export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promise<AnonymizeRunSummary> {
   const inPath = resolve(ctx.cwd, args.positionals[0]!);
   const outPath = resolve(ctx.cwd, args.positionals[1]!);
   const key = readKey(ctx, args);
+  // The writer thread takes ~50 ms to start: start it now, while the de-identifier loads, when the
+  // input is plainly a big folder (else it is started, if needed, once the input is listed).
+  const early = !outPath.toLowerCase().endsWith('.zip') && bigFolder(inPath) ? new PartsWriter() : undefined;
+  try {
+    return await anonymizeAll(ctx, args, inPath, outPath, key, early);
+  } finally {
+    await early?.close().catch(() => {}); // when unused, or after a failure (else already closed)
+  }
+}
+
+async function anonymizeAll(
+  ctx: CommandContext,
+  args: ParsedArgs,
+  inPath: string,
+  outPath: string,
+  key: string,
+  early: PartsWriter | undefined,
+): Promise<AnonymizeRunSummary> {
   const { anonymizeDicom, DEID_OPTIONS, emptyReport, mergeReports, PROFILE_TABLE_EDITION } = await import(
-    '@slice2solid/dicom'
+    '@slice2solid/dicom/deid'
   );
-  const { writeFileAtomic } = await import('../output.js');
+  const { writeFileAtomic } = await import('../write-atomic.js');
   const options = parseOptions(optString(args, 'profile-options'), optFlag(args, 'keep-dates-shifted'), DEID_OPTIONS);
   const blackout = parseBlackout(args.values.blackout);
   const zipOut = outPath.toLowerCase().endsWith('.zip');
@@ -329,41 +385,34 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
   let skipped = 0;
   const used = new Set<string>();
   const progress = ctx.run.onProgress;
-  // Reads run ahead and writes run behind the (synchronous) de-identification, so the disk and the
-  // CPU work at the same time; the files are still processed one by one, in order.
-  const pool = new BufferPool(ANONYMIZE_CLI_DEFAULTS.readAhead + ANONYMIZE_CLI_DEFAULTS.writesInFlight + 2);
-  const reads: (Promise<Uint8Array | undefined> | undefined)[] = [];
-  const readAt = (k: number): Promise<Uint8Array | undefined> | undefined => {
-    if (k >= entries.length) return undefined;
-    reads[k] ??= entries[k]!.read(kind === 'folder' ? pool : undefined).catch(() => undefined);
-    return reads[k];
-  };
-  const writing = new Set<Promise<void>>();
+  // Files are read and de-identified one by one, synchronously (see readFileInto), and written in
+  // the same order: by a second thread for folders of many files (the two cores share the work),
+  // else right away. The loop yields to the event loop now and then so that Ctrl-C gets through.
+  const writer =
+    kind === 'folder' && !zipOut && entries.length >= ANONYMIZE_CLI_DEFAULTS.writerThreadFrom
+      ? (early ?? new PartsWriter())
+      : undefined;
+  const scratch = kind === 'folder' && !writer ? new Scratch() : undefined;
+  const bufferFor = writer ? (n: number) => writer.acquire(n) : scratch ? (n: number) => scratch.get(n) : undefined;
   const madeDirs = new Set<string>();
-  /** Writes the parts; `done` runs when the file is written (or failed): the input may then be reused. */
-  const write = async (path: string, parts: readonly Uint8Array[], done: () => void): Promise<void> => {
-    while (writing.size >= ANONYMIZE_CLI_DEFAULTS.writesInFlight) await Promise.race(writing);
-    const w = writePartsAtomic(path, parts, madeDirs).finally(done);
-    const tracked = w.finally(() => writing.delete(tracked));
-    writing.add(tracked);
-    tracked.catch(() => {}); // awaited below; avoid an unhandled rejection in between
+  const put = async (path: string, parts: readonly Uint8Array[], input: Uint8Array): Promise<void> => {
+    if (writer) await writer.write(path, parts, input);
+    else writePartsAtomic(path, parts, madeDirs);
   };
   const uidCache = new Map<string, string>();
   try {
     for (const [i, entry] of entries.entries()) {
       const label = `input #${i + 1}`;
       progress?.({ stage: 'anonymize', done: i, total: entries.length });
+      if (i % 32 === 31) await new Promise((r) => setImmediate(r));
       if (ctx.run.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
-      for (let k = i; k <= i + ANONYMIZE_CLI_DEFAULTS.readAhead; k++) readAt(k);
-      const bytes = await readAt(i);
-      reads[i] = undefined; // let the input go once processed
-      if (bytes === undefined) {
+      let bytes: Uint8Array;
+      try {
+        bytes = entry.read(bufferFor);
+      } catch {
         failures.push({ input: i + 1, code: 'IO_ERROR' });
         continue;
       }
-      const release = () => {
-        if (kind === 'folder') pool.release(bytes);
-      };
       let result: ReturnType<typeof anonymizeDicom>;
       try {
         result = anonymizeDicom(bytes, {
@@ -376,7 +425,7 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
           name: label,
         });
       } catch (e) {
-        release();
+        if (writer) writer.release(bytes);
         if (!isS2SError(e)) throw e;
         if (e.code === 'UNSUPPORTED_FORMAT' && kind !== 'file') {
           skipped++;
@@ -396,20 +445,21 @@ export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promi
       if (result.quarantine) {
         quarantined++;
         for (const r of result.quarantine.split('; ')) reasons[r] = (reasons[r] ?? 0) + 1;
-        await write(join(quarantineDir, rel), result.parts, release);
+        await put(join(quarantineDir, rel), result.parts, bytes);
         continue;
       }
       written++;
-      if (zipOut) {
-        zipFiles[rel] = result.bytes; // joined: a copy whenever the parts share the input
-        release();
-      } else await write(join(outPath, rel), result.parts, release);
+      // the zip needs its own copy (`bytes` joins the parts); a folder gets the parts written (or
+      // handed to the writer with the input) before the input's buffer is reused
+      if (zipOut) zipFiles[rel] = result.parts.length === 1 ? result.bytes.slice() : result.bytes;
+      else await put(join(outPath, rel), result.parts, bytes);
     }
-    await Promise.all(writing);
-  } finally {
-    // on an error, let the writes already started finish (or fail) before returning
-    await Promise.allSettled(writing);
+  } catch (e) {
+    // let the writes already queued finish (or fail) before returning
+    await writer?.close().catch(() => {});
+    throw e;
   }
+  await writer?.close();
   progress?.({ stage: 'anonymize', done: entries.length, total: entries.length });
   if (zipOut) {
     const { zipSync } = await import('fflate');

@@ -32,6 +32,7 @@ import {
 } from '@slice2solid/ops';
 import { contentKind, type InputFile, readFolder } from '../input.js';
 import { writeFileAtomic } from '../output.js';
+import { AI_OPTIONS, parseModelRouteArgs, printModelReport, runModelRoute } from './ai-segment.js';
 import { INPUT_HELP, INPUT_OPTIONS, int, loadInputFromArgs, num } from './common.js';
 import { commandSummary } from './registry.js';
 import { parseSegmentArgs, SEGMENT_OPTIONS } from './segment-options.js';
@@ -320,7 +321,8 @@ export async function buildAndWrite(
 export const convertCommand: Command = {
   name: 'convert',
   summary: commandSummary('convert'),
-  usage: 'convert <input> <model.stl|.glb|.obj|.ply|.3mf> (--preset NAME | --lower X [--upper Y] | --otsu) [options]',
+  usage:
+    'convert <input> <model.stl|.glb|.obj|.ply|.3mf> (--preset NAME | --lower X [--upper Y] | --otsu | --model NAME) [options]',
   help: `Loads the scan, segments one structure, makes its surface, smooths and decimates it, writes the
 model and <name>.run.json next to it, and prints a summary: structures, triangles, volume,
 watertightness, accuracy (Dice, mean / 95% surface distance, volume change) and time.
@@ -332,6 +334,9 @@ Segmentation (one of):
   --force              allow a HU preset on an image whose values do not look like HU
   --close MM, --min-island MM3, --keep-largest, --fill-holes, --fill-holes-slice, --connectivity N,
   --frame N            clean-up as in "slice2solid segment" (all off by default)
+  --model NAME|PATH    an AI model instead of a threshold (see "slice2solid segment --help"): each
+                       structure becomes a mesh, named and coloured from the model card;
+                       with --structures A,B, --roi-first, --roi-factor, --roi-margin, --device, --threads
 
 ${MODEL_HELP}
 
@@ -340,11 +345,13 @@ ${INPUT_HELP}
 Examples:
   slice2solid convert ct/ skull.stl --preset bone --decimate 0.2
   slice2solid convert head.nii.gz head.glb --preset skin --keep-largest --watertight
-  slice2solid convert ct.nrrd bone.ply --preset bone --color intensity`,
+  slice2solid convert ct.nrrd bone.ply --preset bone --color intensity
+  slice2solid convert ct.nii.gz organs.glb --model ct-torso-small --structures liver,spleen --roi-first`,
   options: {
     ...INPUT_OPTIONS,
     ...MODEL_OPTIONS,
     ...SEGMENT_OPTIONS,
+    ...AI_OPTIONS,
   },
   minPositionals: 2,
   maxPositionals: 2,
@@ -355,7 +362,14 @@ Examples:
     // check every option before the (slow) load
     const format = modelFormatOf(outPath, optFlag(args, 'ascii'));
     const segment = parseSegmentArgs(args);
-    if (segment.preset === undefined && segment.lower === undefined && segment.upper === undefined && !segment.otsu) {
+    const modelRoute = parseModelRouteArgs(args, segment);
+    if (
+      !modelRoute &&
+      segment.preset === undefined &&
+      segment.lower === undefined &&
+      segment.upper === undefined &&
+      !segment.otsu
+    ) {
       throw new UsageError(
         'nothing to segment with: give --preset, --lower/--upper or --otsu',
         `e.g. --preset bone (presets: ${THRESHOLD_PRESET_NAMES.join(', ')})`,
@@ -391,6 +405,40 @@ Examples:
         filesSkipped: input.skipped.length,
       },
     };
+    if (modelRoute) {
+      const tSeg = performance.now();
+      const r = await runModelRoute(ctx, input.volume, modelRoute);
+      // the model summary goes to stderr with --json so that stdout stays one JSON document
+      printModelReport(optFlag(args, 'json') ? { ...ctx, stdout: ctx.stderr } : ctx, r);
+      const segStep: StepRecord = {
+        step: 'segment',
+        options: {
+          model: r.card.name,
+          modelVersion: r.card.version,
+          structures: modelRoute.structures ?? 'all',
+          roiFirst: modelRoute.roiFirst,
+          postprocess: modelRoute.postprocess,
+          executionProvider: r.report.executionProvider,
+        },
+        seconds: (performance.now() - tSeg) / 1000,
+        result: {
+          patches: r.report.patches,
+          voxelsInferred: r.report.voxelsInferred,
+          structures: r.report.structures.map((s) => ({ name: s.name, value: s.value, voxels: s.voxels })),
+        },
+      };
+      return buildAndWrite(ctx, args, {
+        command: 'convert',
+        input: r.labels,
+        options: { ...model, colorVolume: input.volume },
+        outPath,
+        format,
+        inputRecord: record,
+        loadSteps: [loadStep, segStep],
+        t0,
+        runAt,
+      });
+    }
     return buildAndWrite(ctx, args, {
       command: 'convert',
       input: input.volume,

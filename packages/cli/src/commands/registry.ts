@@ -59,6 +59,32 @@ export const COMMAND_ENTRIES = [
     summary: 'turn a label map into a 3D model, one structure per label, with an accuracy report',
     load: async () => (await import('./mesh.js')).meshCommand,
   },
+  {
+    name: 'serve',
+    summary: 'serve the web app on this machine: drop a scan in the browser and get the 3D model (nothing is uploaded)',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
+  {
+    name: 'models',
+    summary: 'list, add, remove and describe the AI segmentation models installed on this machine',
+    load: async () => (await import('./models.js')).modelsCommand,
+  },
+  {
+    name: 'finetune',
+    summary:
+      'adapt a model to your scans in TypeScript: retrain its last layer on a labelled dataset (backbone frozen)',
+    load: async () => (await import('./finetune.js')).finetuneCommand,
+  },
+  {
+    name: 'train',
+    summary: 'train a 3D segmentation model on (scan, labels) pairs and package it with test metrics',
+    load: async () => (await import('./train.js')).trainCommand,
+  },
+  {
+    name: 'evaluate',
+    summary: 'per-case and per-structure Dice, HD95, surface Dice and volume error of a model on labelled cases',
+    load: async () => (await import('./evaluate.js')).evaluateCommand,
+  },
 ] as const satisfies readonly CommandEntry[];
 
 export type CommandName = (typeof COMMAND_ENTRIES)[number]['name'];

@@ -17,6 +17,17 @@ import {
 } from '@slice2solid/io';
 import { SEGMENT_DEFAULTS, segmentVolumeDetailed, THRESHOLD_PRESET_NAMES, THRESHOLD_PRESETS } from '@slice2solid/ops';
 import { writeFileAtomic } from '../output.js';
+import {
+  AI_HELP,
+  AI_OPTIONS,
+  parseModelRouteArgs,
+  parseScribbleArgs,
+  printModelReport,
+  runModelRoute,
+  runScribbleRoute,
+  SCRIBBLE_HELP,
+  SCRIBBLE_OPTIONS,
+} from './ai-segment.js';
 import { INPUT_HELP, INPUT_OPTIONS, loadInputFromArgs, num } from './common.js';
 import { commandSummary } from './registry.js';
 import { parseSegmentArgs, SEGMENT_OPTIONS } from './segment-options.js';
@@ -93,7 +104,7 @@ export const segmentCommand: Command = {
   name: 'segment',
   summary: commandSummary('segment'),
   usage:
-    'segment <input> <labels.nii.gz|.nrrd|.seg.nrrd|.dcm> (--preset NAME | --lower X --upper Y | --otsu) [options]',
+    'segment <input> <labels.nii.gz|.nrrd|.seg.nrrd|.dcm> (--preset NAME | --lower X --upper Y | --otsu | --model NAME | --scribbles FILE) [options]',
   help: `Makes a label map (on the input's own grid) holding one structure:
 threshold -> --close -> --min-island -> --keep-largest -> --fill-holes.
 
@@ -113,6 +124,10 @@ Clean-up (all off by default):
 Segment:
   --name TEXT --color R,G,B --value N   (default: from the preset; value ${D.value})
   --frame N            4D input: the frame to segment (default 0)
+${AI_HELP}
+
+${SCRIBBLE_HELP}
+
 Output: .nii.gz / .nii / .nrrd (with a <name>.segments.json sidecar holding names and colours;
 .seg.nrrd also carries them as 3D Slicer segment keys), or .dcm (DICOM SEG, binary; it does not
 reference the source images, its frames carry their positions).
@@ -122,10 +137,14 @@ ${INPUT_HELP}
 Examples:
   slice2solid segment ct/ bone.nii.gz --preset bone --keep-largest --min-island 100
   slice2solid segment ct.nii.gz skin.seg.nrrd --preset skin --keep-largest --fill-holes --close 1.5
-  slice2solid segment t1.nii.gz brain.nii.gz --otsu --otsu-classes 3 --otsu-keep 2`,
+  slice2solid segment t1.nii.gz brain.nii.gz --otsu --otsu-classes 3 --otsu-keep 2
+  slice2solid segment ct.nii.gz organs.nii.gz --model ct-torso-small --structures liver,spleen --roi-first
+  slice2solid segment ct.nii.gz bone.nii.gz --scribbles strokes.nii.gz --keep-largest`,
   options: {
     ...INPUT_OPTIONS,
     ...SEGMENT_OPTIONS,
+    ...AI_OPTIONS,
+    ...SCRIBBLE_OPTIONS,
     name: { type: 'string' },
     color: { type: 'string' },
     value: { type: 'string' },
@@ -135,8 +154,28 @@ Examples:
   async run(ctx, args) {
     const [inPath, outPath] = args.positionals as [string, string];
     labelFormatOf(outPath); // fail on a bad name before the (slow) load
+    const segArgs = parseSegmentArgs(args);
+    const modelRoute = parseModelRouteArgs(args, segArgs);
+    const scribbleRoute = parseScribbleArgs(args, segArgs);
+    if (modelRoute || scribbleRoute) {
+      const input = await loadInputFromArgs(ctx, args, inPath);
+      for (const w of input.warnings) ctx.stderr.write(`warning: ${w}\n`);
+      let labels: LabelMap;
+      if (modelRoute) {
+        const r = await runModelRoute(ctx, input.volume, modelRoute);
+        printModelReport(ctx, r);
+        labels = r.labels;
+      } else {
+        const strokesPath = optString(args, 'scribbles')!;
+        const strokes = await readLabelFile(resolve(ctx.cwd, strokesPath), basename(strokesPath));
+        labels = runScribbleRoute(ctx, input.volume, strokes, scribbleRoute!).labels;
+      }
+      const written = writeLabelFile(labels, resolve(ctx.cwd, outPath));
+      ctx.stdout.write(`wrote ${written.map((p) => basename(p)).join(', ')}\n`);
+      return 0;
+    }
     const options = {
-      ...parseSegmentArgs(args),
+      ...segArgs,
       name: optString(args, 'name'),
       color: parseColor(optString(args, 'color')),
       value: num(args, 'value', 1) ?? D.value,

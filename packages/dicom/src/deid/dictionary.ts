@@ -1,20 +1,16 @@
 /**
- * VR and keyword lookup for standard attributes, from dcmjs's data dictionary (PS3.6).
+ * VR and keyword lookup for standard attributes (PS3.6), from a table generated from dcmjs's data
+ * dictionary (dictionary.generated.ts, scripts/deid-table/generate-dictionary.mjs): importing
+ * dcmjs itself costs ~40 ms of start-up for what is a table lookup.
  * Needed because implicit VR files carry no VR: the de-identifier must still know which elements
  * are sequences (to recurse), UIDs (to replace) and dates (to shift).
  */
-// dcmjs ships no TypeScript types; we only use its dictionary object.
-// @ts-expect-error -- untyped module
-import * as dcmjsNs from 'dcmjs';
+import { DICTIONARY_RANGES, DICTIONARY_TEXT } from './dictionary.generated.js';
 
 interface DictEntry {
-  readonly vr?: string;
-  readonly name?: string;
+  readonly vr: string;
+  readonly name: string;
 }
-const dcmjs = ((dcmjsNs as { default?: unknown }).default ?? dcmjsNs) as {
-  data: { DicomMetaDictionary: { dictionary: Record<string, DictEntry | undefined> } };
-};
-const DICT = dcmjs.data.DicomMetaDictionary.dictionary;
 
 function hex4(n: number): string {
   return n.toString(16).toUpperCase().padStart(4, '0');
@@ -25,12 +21,46 @@ export function tagString(tag: number): string {
   return `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
 }
 
+let exact: Map<number, DictEntry> | undefined;
+
+/** The exact entries, parsed from the generated text on first use (~5000 lines, about a millisecond). */
+function exactEntries(): Map<number, DictEntry> {
+  if (exact) return exact;
+  exact = new Map();
+  let at = 0;
+  const text = DICTIONARY_TEXT;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    const sp = text.indexOf(' ', at + 9);
+    exact.set(Number.parseInt(text.slice(at, at + 8), 16), {
+      vr: text.slice(at + 9, sp),
+      name: text.slice(sp + 1, end),
+    });
+    at = end + 1;
+  }
+  return exact;
+}
+
+/** dcmjs's lookup of a "(GGGG,EEEE)" key: the exact entry, else the first repeating-group range that holds it. */
+function dictionaryEntry(group: number, element: number): DictEntry | undefined {
+  const e = exactEntries().get(((group << 16) | element) >>> 0);
+  if (e) return e;
+  for (const r of DICTIONARY_RANGES) {
+    if (group >= r[0] && group <= r[1] && element === r[2]) return { vr: r[3], name: r[4] };
+  }
+  return undefined;
+}
+
 function lookup(tag: number): DictEntry | undefined {
   const group = tag >>> 16;
   const element = tag & 0xffff;
-  let e = DICT[tagString(tag)];
-  if (!e && (group & 0xff01) === 0x6000) e = DICT[`(60xx,${hex4(element)})`];
-  if (!e && (group & 0xff01) === 0x5000) e = DICT[`(50xx,${hex4(element)})`];
+  let e = dictionaryEntry(group, element);
+  // Kept from the dcmjs-based lookup, which also asked for "(60xx,EEEE)" / "(50xx,EEEE)" keys: dcmjs
+  // reads those as groups 0x0060 / 0x0050 (parseInt stops at the "x"), so elements of a repeating
+  // group that no range lists fall back to that group's attribute. Same behaviour, same output.
+  if (!e && (group & 0xff01) === 0x6000) e = dictionaryEntry(0x0060, element);
+  if (!e && (group & 0xff01) === 0x5000) e = dictionaryEntry(0x0050, element);
   return e;
 }
 

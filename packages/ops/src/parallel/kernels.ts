@@ -4,6 +4,7 @@ import { gaussianColumns, gaussianSlices } from '../filters/gaussian-passes.js';
 import { medianSlices } from '../filters/median.js';
 import { sincFirstPass, sincStepPass, smoothListsPass } from '../mesh/smooth-kernels.js';
 import { ballDilate, ballPack } from '../morphology/ball-bits.js';
+import { classifyPlanes, countLayers, sweepLayersKernel } from '../surface/marching-cubes.js';
 
 /** Arguments of 'runner.rendezvous', a self-test of runners (see rendezvous()). */
 export interface RendezvousArgs {
@@ -41,6 +42,9 @@ export const KERNELS = {
   'sinc.first': sincFirstPass,
   'sinc.step': sincStepPass,
   'smooth.lists': smoothListsPass,
+  'mc.classify': classifyPlanes,
+  'mc.count': countLayers,
+  'mc.sweep': sweepLayersKernel,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -1,0 +1,2 @@
+export * from './read-onnx.js';
+export * from './replace-initializers.js';

@@ -1,0 +1,2 @@
+export * from './onnxruntime-web.js';
+export * from './webgpu-compat.js';

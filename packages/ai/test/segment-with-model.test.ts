@@ -1,0 +1,134 @@
+import { isS2SError, type Volume } from '@slice2solid/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InferenceSessionLike } from '../src/backend.js';
+import { onnxRuntimeNodeBackend } from '../src/node/onnxruntime-node.js';
+import { resolveStructures, segmentWithModel } from '../src/segment-with-model.js';
+import { ball, phantom, rasGrid, thresholdCard, thresholdLabel, thresholdOnnx } from './helpers/threshold-model.js';
+
+let session: InferenceSessionLike;
+beforeAll(async () => {
+  session = await onnxRuntimeNodeBackend({ intraOpNumThreads: 1 }).createSession(thresholdOnnx());
+});
+afterAll(async () => {
+  await session.dispose();
+});
+
+const card = thresholdCard();
+
+function expectedLabels(v: Volume): Uint8Array {
+  return Uint8Array.from(v.data, (x) => thresholdLabel(x));
+}
+
+describe('segmentWithModel', () => {
+  it('labels every source voxel as the model does, on a grid that needs reorienting and resampling back', async () => {
+    // an LPS grid (the card wants RAS: i and j are flipped) at the model spacing
+    const v = phantom(
+      {
+        ...rasGrid([40, 36, 30]),
+        direction: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      },
+      (i, j, k) =>
+        ball([12, 18, 15], 6)(i, j, k) ?? (i >= 28 && i < 34 && j >= 5 && j < 12 && k > 3 && k < 9 ? 900 : undefined),
+    );
+    const progress: string[] = [];
+    const { labels, report } = await segmentWithModel(v, card, session, {
+      onProgress: (p) => progress.push(p.stage),
+    });
+    expect(labels.grid).toEqual(v.grid);
+    expect(Array.from(labels.data)).toEqual(Array.from(expectedLabels(v)));
+    expect(labels.segments.map((s) => [s.value, s.name])).toEqual([
+      [1, 'ball'],
+      [2, 'box'],
+    ]);
+    expect(labels.segments[0]!.code?.value).toBe('123037004');
+    expect(report.executionProvider).toBe('cpu');
+    expect(report.modelGrid.size).toEqual([40, 36, 30]);
+    expect(report.voxelsInferred).toBe(40 * 36 * 30);
+    expect(report.patches).toBe(4 * 4 * 3); // starts 0,8,16,24 | 0,7,13,20 | 0,7,14
+    expect(report.stages.map((s) => s.stage)).toEqual([
+      'preprocess',
+      'inference',
+      'back to source grid',
+      'postprocess',
+    ]);
+    expect(report.memoryEstimateBytes).toBeGreaterThan(40 * 36 * 30 * 4);
+    expect(report.structures.find((s) => s.name === 'box')!.voxels).toBe(6 * 7 * 5);
+    expect(progress).toContain('sliding-window inference');
+  });
+
+  it('keeps only the requested structures; unknown names fail and list the available ones', async () => {
+    const v = phantom(
+      rasGrid([24, 24, 20]),
+      (i, j, k) => ball([6, 6, 6], 3)(i, j, k) ?? (i > 14 && j > 14 && k > 10 ? 900 : undefined),
+    );
+    const { labels, report } = await segmentWithModel(v, card, session, { structures: ['Box'] });
+    const want = Uint8Array.from(expectedLabels(v), (x) => (x === 2 ? 2 : 0));
+    expect(Array.from(labels.data)).toEqual(Array.from(want));
+    expect(labels.segments.map((s) => s.name)).toEqual(['box']);
+    expect(report.structures.map((s) => s.name)).toEqual(['box']);
+
+    const err = await segmentWithModel(v, card, session, { structures: ['liver', 'ball'] }).catch((e) => e);
+    expect(isS2SError(err)).toBe(true);
+    expect(err.message).toContain('"liver"');
+    expect(err.message).toContain('ball, box');
+    expect(() => resolveStructures(card, [])).toThrow(/no structure/);
+  });
+
+  it('postprocesses per structure: small islands, largest piece, holes', async () => {
+    // ball 1 (big, hollow: a shell around -50 HU), ball 2 (small, 3 voxels radius), a 1-voxel speck
+    const v = phantom(rasGrid([40, 30, 30]), (i, j, k) => {
+      const r2 = (i - 12) ** 2 + (j - 15) ** 2 + (k - 15) ** 2;
+      if (r2 <= 64 && r2 > 16) return 200; // shell, hole of radius 4 inside
+      if ((i - 31) ** 2 + (j - 15) ** 2 + (k - 15) ** 2 <= 9) return 200;
+      if (i === 36 && j === 3 && k === 3) return 200;
+      return undefined;
+    });
+    const raw = await segmentWithModel(v, card, session);
+    const ballRaw = raw.report.structures.find((s) => s.name === 'ball')!;
+    const big = count(v, (i, j, k) => {
+      const r2 = (i - 12) ** 2 + (j - 15) ** 2 + (k - 15) ** 2;
+      return r2 <= 64 && r2 > 16;
+    });
+    const small = count(v, (i, j, k) => (i - 31) ** 2 + (j - 15) ** 2 + (k - 15) ** 2 <= 9);
+    const hole = count(v, (i, j, k) => (i - 12) ** 2 + (j - 15) ** 2 + (k - 15) ** 2 <= 16);
+    expect(ballRaw.voxels).toBe(big + small + 1);
+
+    const vox = 1.5 ** 3;
+    const islands = await segmentWithModel(v, card, session, { postprocess: { minIslandMm3: 2 * vox } });
+    expect(islands.report.structures[0]!.voxels).toBe(big + small);
+    const largest = await segmentWithModel(v, card, session, { postprocess: { keepLargest: true } });
+    expect(largest.report.structures[0]!.voxels).toBe(big);
+    const filled = await segmentWithModel(v, card, session, {
+      postprocessByStructure: { ball: { keepLargest: true, fillHoles: true } },
+    });
+    expect(filled.report.structures[0]!.voxels).toBe(big + hole);
+    expect(filled.report.structures[0]!.steps).toEqual(['kept the largest piece', 'filled holes']);
+    await expect(segmentWithModel(v, card, session, { postprocess: { minIslandMm3: -1 } })).rejects.toThrow(
+      /minIslandMm3/,
+    );
+  });
+
+  it('maps uint8 probabilities back when asked (same labels for a model on the source grid)', async () => {
+    const v = phantom(rasGrid([24, 20, 18]), ball([10, 10, 9], 5));
+    const a = await segmentWithModel(v, card, session, { backToSource: 'probabilities' });
+    expect(Array.from(a.labels.data)).toEqual(Array.from(expectedLabels(v)));
+  });
+
+  it('stops when the signal is aborted', async () => {
+    const v = phantom(rasGrid([24, 20, 18]), ball([10, 10, 9], 5));
+    const ac = new AbortController();
+    ac.abort();
+    await expect(segmentWithModel(v, card, session, { signal: ac.signal })).rejects.toThrow(/cancelled/);
+  });
+});
+
+function count(v: Volume, inside: (i: number, j: number, k: number) => boolean): number {
+  const [nx, ny, nz] = v.grid.size;
+  let n = 0;
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) if (inside(i, j, k)) n++;
+  return n;
+}
