@@ -79,6 +79,7 @@ TRAINING_DEFAULTS = {
     "earlyStopPatience": 10,
     "seed": 1,
     "baseChannels": 8,
+    "norm": "instance",
     "levels": 3,
     "init": None,
     "freeze": "none",
@@ -120,6 +121,8 @@ def read_plan(run):
         raise PlanError(f"training.loss must be dice or dice+ce, got {t['loss']!r}")
     if t["freeze"] not in ("none", "encoder"):
         raise PlanError(f"training.freeze must be none or encoder, got {t['freeze']!r}")
+    if t["norm"] not in ("instance", "batch"):
+        raise PlanError(f"training.norm must be instance or batch, got {t['norm']!r}")
     if t["device"] not in ("auto", "cpu", "cuda"):
         raise PlanError(f"training.device must be auto, cpu or cuda, got {t['device']!r}")
     for key in ("epochs", "stepsPerEpoch", "batchSize", "levels", "baseChannels"):
@@ -164,17 +167,21 @@ def load_case(run, c, num_classes, np):
 # model
 
 
-def build_model(torch, in_channels, num_classes, base, levels):
+def build_model(torch, in_channels, num_classes, base, levels, norm="instance"):
     nn = torch.nn
     F = torch.nn.functional
+
+    def norm_layer(c):
+        # batch: running statistics at inference, so predictions do not depend on the patch cut
+        return nn.BatchNorm3d(c) if norm == "batch" else nn.InstanceNorm3d(c, affine=True)
 
     def conv_block(cin, cout, stride=1):
         return nn.Sequential(
             nn.Conv3d(cin, cout, 3, stride=stride, padding=1),
-            nn.InstanceNorm3d(cout, affine=True),
+            norm_layer(cout),
             nn.LeakyReLU(0.01, inplace=True),
             nn.Conv3d(cout, cout, 3, padding=1),
-            nn.InstanceNorm3d(cout, affine=True),
+            norm_layer(cout),
             nn.LeakyReLU(0.01, inplace=True),
         )
 
@@ -521,7 +528,7 @@ def main():
         fail("the plan has no val cases; validation Dice drives early stopping and the best checkpoint",
              "give the dataset at least 2 cases or change the split", 2)
 
-    levels, base = int(t["levels"]), int(t["baseChannels"])
+    levels, base, norm = int(t["levels"]), int(t["baseChannels"]), t["norm"]
     init_state = None
     if t.get("init"):
         init_path = t["init"] if os.path.isabs(t["init"]) else os.path.join(run, t["init"])
@@ -533,9 +540,12 @@ def main():
         if cfg.get("levels", levels) != levels or cfg.get("baseChannels", base) != base:
             log(f"init checkpoint has levels={cfg.get('levels')} baseChannels={cfg.get('baseChannels')}; using them")
             levels, base = int(cfg.get("levels", levels)), int(cfg.get("baseChannels", base))
+        if cfg.get("norm", "instance") != norm:
+            log(f"init checkpoint has norm={cfg.get('norm', 'instance')}; using it")
+            norm = cfg.get("norm", "instance")
         init_state = init_ckpt["model"]
 
-    model = build_model(torch, 1, num_classes, base, levels)
+    model = build_model(torch, 1, num_classes, base, levels, norm)
     if init_state is not None:
         own = model.state_dict()
         usable = {k: v for k, v in init_state.items() if k in own and own[k].shape == v.shape}
@@ -566,7 +576,7 @@ def main():
     last_path = os.path.join(ckpt_dir, "last.pt")
     best_path = os.path.join(ckpt_dir, "best.pt")
     config = {"inChannels": 1, "numClasses": num_classes, "baseChannels": base, "levels": levels,
-              "labels": label_names, "patchSize": plan["patchSize"], "spacing": plan["spacing"]}
+              "norm": norm, "labels": label_names, "patchSize": plan["patchSize"], "spacing": plan["spacing"]}
 
     start_epoch = 0
     best_epoch, best_dice = 0, -1.0
@@ -610,6 +620,9 @@ def main():
     epoch = start_epoch
     while stopped is None and epoch < epochs:
         epoch += 1
+        model.train()
+        if t["freeze"] == "encoder":
+            model.encoder.eval()  # a frozen encoder keeps its batch-norm statistics too
         t0 = time.time()
         losses = []
         lr = opt.param_groups[0]["lr"]
@@ -667,7 +680,7 @@ def main():
     if not os.path.exists(best_path):
         fail("no best checkpoint to export", "train for at least one epoch", 1)
     best = torch.load(best_path, map_location="cpu")
-    cpu_model = build_model(torch, 1, num_classes, base, levels)
+    cpu_model = build_model(torch, 1, num_classes, base, levels, norm)
     cpu_model.load_state_dict(best["model"])
     cpu_model.eval()
     # fixed export-check input: a crop of the first validation case (real data, not noise)

@@ -55,6 +55,13 @@ export interface TrainingSettings {
   readonly seed: number;
   readonly baseChannels: number;
   readonly levels: number;
+  /**
+   * Normalisation layers. 'instance' (nnU-Net's choice) normalises each patch by its own
+   * statistics, so a voxel's prediction depends on where the patch was cut; 'batch' uses the
+   * running statistics at inference, so the network is a fixed local filter and sliding-window or
+   * look-first crops give the same labels wherever the patches fall.
+   */
+  readonly norm: 'instance' | 'batch';
   /** A trainer checkpoint (.pt) to start from, or null. */
   readonly init: string | null;
   readonly freeze: 'none' | 'encoder';
@@ -76,6 +83,7 @@ export const TRAINING_DEFAULTS: TrainingSettings = {
   seed: 1,
   baseChannels: 8,
   levels: 3,
+  norm: 'instance',
   init: null,
   freeze: 'none',
   device: 'auto',

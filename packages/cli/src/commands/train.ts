@@ -110,7 +110,7 @@ export function trainedModelCard(
     schema: MODEL_CARD_SCHEMA,
     name: opts.name,
     version: opts.version,
-    description: `3D U-Net (${t.levels} levels, ${t.baseChannels} base channels) segmenting ${plan.labels.map((l) => l.name).join(', ')}; trained with slice2solid train.`,
+    description: `3D U-Net (${t.levels} levels, ${t.baseChannels} base channels, ${t.norm} norm) segmenting ${plan.labels.map((l) => l.name).join(', ')}; trained with slice2solid train.`,
     file: 'model.onnx',
     sha256: opts.sha256,
     output: { ...base.output, name: 'logits' },
@@ -246,6 +246,8 @@ Options:
   --patch I,J,K        patch size in voxels (multiples of 2^(levels-1); default from the data)
   --spacing I,J,K      target spacing in mm (default: the median spacing)
   --levels N           U-Net levels (default ${T.levels}); --channels N base channels (default ${T.baseChannels})
+  --norm instance|batch  normalisation layers (default ${T.norm}); batch makes predictions independent of
+                       where patches are cut (look-first and sliding windows agree)
   --split A,B,C        train,val,test fractions of patients (default ${SPLIT_DEFAULTS.fractions.join(',')})
   --kfold K --fold I   K-fold cross-validation, fold I (0-based) validates; the test split is held out
   --seed S             seed of the split and the trainer (default ${SPLIT_DEFAULTS.seed})
@@ -274,6 +276,7 @@ Examples:
     spacing: { type: 'string' },
     levels: { type: 'string' },
     channels: { type: 'string' },
+    norm: { type: 'string' },
     split: { type: 'string' },
     kfold: { type: 'string' },
     fold: { type: 'string' },
@@ -321,6 +324,9 @@ Examples:
       ...(int(args, 'levels', 1) !== undefined ? { levels: int(args, 'levels', 1)! } : {}),
       ...(int(args, 'channels', 1) !== undefined ? { baseChannels: int(args, 'channels', 1)! } : {}),
       ...(int(args, 'patience', 1) !== undefined ? { earlyStopPatience: int(args, 'patience', 1)! } : {}),
+      ...(oneOf(args, 'norm', ['instance', 'batch'] as const)
+        ? { norm: oneOf(args, 'norm', ['instance', 'batch'] as const)! }
+        : {}),
       ...(oneOf(args, 'loss', ['dice', 'dice+ce'] as const)
         ? { loss: oneOf(args, 'loss', ['dice', 'dice+ce'] as const)! }
         : {}),

@@ -170,6 +170,62 @@ describeTorch('trainer: short CPU training on synthetic cases', () => {
   });
 });
 
+describeTorch('trainer: batch norm makes predictions independent of the patch cut', () => {
+  // With InstanceNorm every patch is normalised by its own statistics, so a voxel's label depends
+  // on where the sliding window cut the patch (look-first then disagrees with full inference).
+  // With norm: 'batch' the exported network uses running statistics: a fixed local filter, so the
+  // logits of a crop equal the full input's wherever the crop's edges are out of reach.
+  const run = join(root, 'batchnorm');
+  let result: RunTrainerResult;
+  beforeAll(async () => {
+    writeSyntheticRun(run, {
+      train: 2,
+      val: 1,
+      caseOptions: { size: [32, 32, 32] },
+      training: { epochs: 2, stepsPerEpoch: 4, lr: 0.01, baseChannels: 4, levels: 2, norm: 'batch' },
+    });
+    result = await runTrainer(run, { python: torchPython!.python, env });
+  }, TRAIN_TIMEOUT);
+
+  it('exports BatchNormalization, and a crop gives the same logits away from its cut faces', async () => {
+    const bytes = new Uint8Array(readFileSync(result.onnx));
+    const info = readOnnx(bytes);
+    expect(info.ops).not.toContain('InstanceNormalization');
+    const check = JSON.parse(readFileSync(join(run, 'export_check.json'), 'utf8'));
+    const input = readF32(join(run, check.input));
+    const n = 32;
+    const session = await onnxRuntimeNodeBackend({ intraOpNumThreads: 1 }).createSession(bytes);
+    const full = (await session.run({ image: { data: input, dims: [1, 1, n, n, n] } }, ['logits'])).logits!;
+    // crop k, j, i to [8, 32): an offset that is a multiple of 2^(levels-1)
+    const o = 8;
+    const m = n - o;
+    const crop = new Float32Array(m * m * m);
+    for (let k = 0; k < m; k++)
+      for (let j = 0; j < m; j++)
+        for (let i = 0; i < m; i++) crop[(k * m + j) * m + i] = input[((k + o) * n + j + o) * n + i + o]!;
+    const part = (await session.run({ image: { data: crop, dims: [1, 1, m, m, m] } }, ['logits'])).logits!;
+    await session.dispose();
+    // voxels at least `reach` from the cut faces (i, j, k = 8) see the same input in both runs
+    const reach = 12;
+    let maxDiff = 0;
+    let maxAbs = 0;
+    let compared = 0;
+    for (let c = 0; c < 3; c++)
+      for (let k = o + reach; k < n; k++)
+        for (let j = o + reach; j < n; j++)
+          for (let i = o + reach; i < n; i++) {
+            const a = full.data[((c * n + k) * n + j) * n + i]!;
+            const b = part.data[((c * m + k - o) * m + j - o) * m + i - o]!;
+            maxDiff = Math.max(maxDiff, Math.abs(a - b));
+            maxAbs = Math.max(maxAbs, Math.abs(a));
+            compared++;
+          }
+    expect(compared).toBe(3 * 12 ** 3);
+    expect(maxAbs).toBeGreaterThan(0.1);
+    expect(maxDiff).toBeLessThan(1e-4 * Math.max(1, maxAbs));
+  });
+});
+
 describeTorch('trainer: resume after a kill', () => {
   const training = { epochs: 3, stepsPerEpoch: 4, baseChannels: 4, levels: 2, seed: 5, lr: 0.005 };
   const caseOptions = { size: [16, 16, 16] as [number, number, number] };
