@@ -28,10 +28,6 @@ const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
 };
-const DATA = resolve(
-  arg('data', process.env.S2S_SHARED_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data')),
-);
-const OUT = resolve(arg('out', join(import.meta.dirname, '..', '.cache', 'ct-torso-small', 'dataset')));
 
 export const CLASSES = [
   { value: 1, name: 'liver', color: [221, 130, 101] },
@@ -41,8 +37,6 @@ export const CLASSES = [
   { value: 5, name: 'spine', color: [241, 214, 145] },
 ] as const;
 
-const ts = JSON.parse(readFileSync(join(DATA, 'totalsegmentator-ct-mr', 'label_ids_total_total_mr_body.json'), 'utf8'))
-  .total as Record<string, string>;
 function totalsegClass(name: string): number {
   if (name === 'liver') return 1;
   if (name === 'spleen') return 2;
@@ -51,7 +45,12 @@ function totalsegClass(name: string): number {
   if (name.startsWith('vertebrae_') || name === 'sacrum') return 5;
   return 0;
 }
-const TOTALSEG_MAP = new Map<number, number>(Object.entries(ts).map(([v, n]) => [Number(v), totalsegClass(n)]));
+function totalsegMap(data: string): Map<number, number> {
+  const ts = JSON.parse(
+    readFileSync(join(data, 'totalsegmentator-ct-mr', 'label_ids_total_total_mr_body.json'), 'utf8'),
+  ).total as Record<string, string>;
+  return new Map<number, number>(Object.entries(ts).map(([v, n]) => [Number(v), totalsegClass(n)]));
+}
 
 /** Puts `labels` on `image`'s grid (nearest, world coordinates) and maps values through `map`. */
 function onImageGrid(image: Volume, labels: LabelMap, map: (v: number) => number): LabelMap {
@@ -70,7 +69,15 @@ function onImageGrid(image: Volume, labels: LabelMap, map: (v: number) => number
   } as unknown as LabelMap;
 }
 
-async function main(): Promise<void> {
+/** Writes the dataset (NIfTI pairs + dataset.csv) from the shared data folder `data` into `out`. */
+export async function buildCtTorsoDataset(
+  data: string,
+  out: string,
+  log: (line: string) => void = console.log,
+): Promise<string> {
+  const DATA = data;
+  const OUT = out;
+  const TOTALSEG_MAP = totalsegMap(DATA);
   mkdirSync(OUT, { recursive: true });
   const rows: string[] = ['id,patient,split,image,labels'];
   const write = (id: string, patient: string, split: string, image: Volume, labels: LabelMap) => {
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
     writeFileSync(join(OUT, segmentsSidecarName(`${id}_labels.nii.gz`)), lab.segmentsJson);
     rows.push(`${id},${patient},${split},${id}_image.nii.gz,${id}_labels.nii.gz`);
     const counts = CLASSES.map((c) => `${c.name}=${labels.data.filter((v) => v === c.value).length}`).join(' ');
-    console.log(
+    log(
       `${id} (${split}): ${image.grid.size.join('x')} @ ${image.grid.spacing.map((s) => s.toFixed(2)).join('x')} mm; ${counts}`,
     );
   };
@@ -120,7 +127,13 @@ async function main(): Promise<void> {
   );
 
   writeFileSync(join(OUT, 'dataset.csv'), `${rows.join('\n')}\n`);
-  console.log(`wrote ${OUT}/dataset.csv`);
+  log(`wrote ${OUT}/dataset.csv`);
+  return join(OUT, 'dataset.csv');
 }
 
-await main();
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  await buildCtTorsoDataset(
+    resolve(arg('data', process.env.S2S_SHARED_DATA ?? join(import.meta.dirname, '..', '..', 'shared', 'data'))),
+    resolve(arg('out', join(import.meta.dirname, '..', '.cache', 'ct-torso-small', 'dataset'))),
+  );
+}
