@@ -7,6 +7,7 @@
  * previous array stays alive only as the undo step.
  */
 import './styles.css';
+import type { SegmentWithModelReport } from '@slice2solid/ai';
 import {
   lpsFromIjk,
   orientationCode,
@@ -24,6 +25,9 @@ import {
   inputRecord,
   looksLikeHounsfield,
   type OutputRecord,
+  RANDOM_FOREST_DEFAULTS,
+  resolveFeatureSettings,
+  SCRIBBLE_SEGMENT_DEFAULTS,
   type StepRecord,
   THRESHOLD_PRESET_NAMES,
   THRESHOLD_PRESETS,
@@ -32,7 +36,23 @@ import {
 import pkg from '../package.json';
 import { LabelHistory } from './app/history.js';
 import { addStructure, hexOf, labelCounts, paintDisc, rgbOf } from './app/labels-edit.js';
+import {
+  type ModelPackage,
+  modalityNote,
+  modelStructures,
+  planModelStructures,
+  readModelPackage,
+} from './app/model-package.js';
 import { intensityStats, labelLut, presetWindow, WINDOW_PRESETS, type WindowLevel } from './app/render-slice.js';
+import {
+  paintScribble,
+  SCRIBBLE_BACKGROUND,
+  SCRIBBLE_COLORS,
+  SCRIBBLE_STRUCTURE,
+  type ScribbleInk,
+  scribbleCounts,
+  scribbleProblem,
+} from './app/scribble.js';
 import type { ViewName } from './app/view-geometry.js';
 import { SliceView } from './views/slice-view.js';
 import { ThreeView } from './views/three-view.js';
@@ -64,6 +84,13 @@ const smoothIt = $<HTMLInputElement>('smooth-iterations');
 const passBand = $<HTMLInputElement>('pass-band');
 const decimate = $<HTMLInputElement>('decimate');
 const watertight = $<HTMLInputElement>('watertight');
+const scribbleCountsEl = $('scribble-counts');
+const openModel = $<HTMLInputElement>('open-model');
+const modelInfo = $('model-info');
+const modelStructuresBox = $('model-structures-box');
+const modelStructuresEl = $('model-structures');
+const modelRunReport = $('model-run-report');
+const roiFirst = $<HTMLInputElement>('model-roi-first');
 
 // ---------- workers ----------
 const newLoader = () => new Worker(new URL('./workers/load.worker.ts', import.meta.url), { type: 'module' });
@@ -100,6 +127,13 @@ interface Scan {
 
 let scan: Scan | undefined;
 let labels: Uint8Array | undefined;
+/** Scribble strokes, beside the label map: 0 = none, 1 = structure, 2 = background. */
+let scribbles: Uint8Array | undefined;
+/** The AI model opened from disk (card + ONNX bytes), and the worker generation holding its session. */
+let aiModel: (ModelPackage & { provider?: string }) | undefined;
+let aiModelGeneration = -1;
+/** Structures of the open model the user unticked (kept while the panel is redrawn). */
+const aiUnpicked = new Set<string>();
 let segments: Segment[] = [];
 let active = 0;
 const hidden = new Set<number>();
@@ -130,7 +164,9 @@ function showError(e: unknown): void {
   const p = document.createElement('p');
   p.textContent = `Error: ${msg}`;
   errorEl.append(p);
-  const hint = e instanceof TaskError ? e.hint : undefined;
+  // S2SError (page side) and TaskError (from a worker) both carry a hint
+  const given = e && typeof e === 'object' && 'hint' in e ? (e as { hint: unknown }).hint : undefined;
+  const hint = typeof given === 'string' ? given : undefined;
   if (hint && !msg.includes(hint)) {
     const h = document.createElement('p');
     h.textContent = `What to do: ${hint}`;
@@ -259,6 +295,9 @@ function setScan(result: LoadResult, files: { name: string; blob: Blob }[], seco
   const stats = intensityStats(volume.data.subarray(0, n));
   scan = { volume, load: result, stats, hu: looksLikeHounsfield(volume), files, loadSeconds: seconds, series };
   labels = new Uint8Array(n);
+  scribbles = new Uint8Array(n);
+  renderScribbleCounts();
+  modelRunReport.textContent = '';
   segments = [];
   active = 0;
   hidden.clear();
@@ -276,6 +315,7 @@ function setScan(result: LoadResult, files: { name: string; blob: Blob }[], seco
   renderSeries();
   renderGeometry();
   renderStructures();
+  renderModelInfo();
   three.setGrid(volume.grid);
   three.setCursor(cursor);
   redraw();
@@ -383,6 +423,8 @@ function overlayState() {
     lut: labelLut(segments),
     hidden,
     preview: th ? { ...th, color: seg?.color ?? [255, 80, 80] } : undefined,
+    scribbles,
+    scribbleColors: SCRIBBLE_COLORS,
   };
 }
 
@@ -437,6 +479,20 @@ for (const name of ['axial', 'coronal', 'sagittal'] as ViewName[]) {
         }
         if (tool === 'grow') {
           if (phase === 'down') void regionGrow(ijk);
+          return;
+        }
+        if (tool.startsWith('scribble-')) {
+          if (!scribbles || !scan) return;
+          const ink: ScribbleInk =
+            tool === 'scribble-structure'
+              ? SCRIBBLE_STRUCTURE
+              : tool === 'scribble-background'
+                ? SCRIBBLE_BACKGROUND
+                : 'erase';
+          const radius = Number($<HTMLInputElement>('brush-radius').value) || 1;
+          paintScribble(scribbles, scan.volume.grid.size, view.geometry!, view.slice, x, y, ink, radius);
+          if (phase === 'up') renderScribbleCounts();
+          redraw();
           return;
         }
         if (!labels || !scan || busy) return;
@@ -530,6 +586,9 @@ function renderStructures(): void {
   const voxMl = g ? Math.abs(g.spacing[0] * g.spacing[1] * g.spacing[2]) / 1000 : 0;
   for (const s of segments) {
     const li = document.createElement('li');
+    li.dataset.name = s.name;
+    li.dataset.value = String(s.value);
+    li.dataset.voxels = String(counts?.[s.value] ?? 0);
     const radio = document.createElement('input');
     radio.type = 'radio';
     radio.name = 'active-structure';
@@ -768,6 +827,248 @@ document.addEventListener('keydown', (e) => {
   e.preventDefault();
 });
 
+// ---------- scribble assistant ----------
+function renderScribbleCounts(): void {
+  const c = scribbles ? scribbleCounts(scribbles) : { structure: 0, background: 0 };
+  scribbleCountsEl.dataset.structure = String(c.structure);
+  scribbleCountsEl.dataset.background = String(c.background);
+  scribbleCountsEl.textContent =
+    c.structure + c.background === 0
+      ? 'Strokes: none'
+      : `Strokes: ${c.structure.toLocaleString('en-US')} structure, ${c.background.toLocaleString('en-US')} background voxels`;
+}
+
+$('scribble-learn').onclick = () => {
+  if (!scan || !scribbles) return;
+  const c = scribbleCounts(scribbles);
+  const problem = scribbleProblem(c);
+  if (problem) {
+    showError(new Error(`cannot learn yet: ${problem}`));
+    return;
+  }
+  ensureActive();
+  const keepLargest = $<HTMLInputElement>('scribble-largest').checked;
+  // a copy of the strokes goes to the worker; the page keeps painting on its own
+  void labelStep(
+    'Learning from strokes',
+    'scribble',
+    { scribbles, keepLargest },
+    {
+      structureStrokeVoxels: c.structure,
+      backgroundStrokeVoxels: c.background,
+      keepLargest,
+      // the library's defaults, which the worker uses (recorded filled in)
+      features: resolveFeatureSettings(),
+      forest: RANDOM_FOREST_DEFAULTS,
+      maxSamplesPerClass: SCRIBBLE_SEGMENT_DEFAULTS.maxSamplesPerClass,
+    },
+  );
+};
+
+$('scribble-clear').onclick = () => {
+  if (!scribbles) return;
+  scribbles.fill(0);
+  renderScribbleCounts();
+  redraw();
+};
+
+// ---------- AI model ----------
+function renderModelInfo(): void {
+  modelInfo.textContent = '';
+  modelStructuresEl.textContent = '';
+  modelStructuresBox.hidden = !aiModel;
+  if (!aiModel) {
+    modelInfo.removeAttribute('data-model');
+    return;
+  }
+  const { card } = aiModel;
+  modelInfo.dataset.model = card.name;
+  const h = document.createElement('h3');
+  h.textContent = `Model: ${card.name} ${card.version}`;
+  const structures = modelStructures(card);
+  modelInfo.append(
+    h,
+    tableOf([
+      ['About', card.description],
+      [
+        'Input',
+        `${card.input.channels.map((c) => c.modality).join(', ')}; ${card.input.orientation}, ${card.input.spacing.join(' × ')} mm, patches of ${card.input.patchSize.join(' × ')}`,
+      ],
+      ['Structures', structures.map((st) => st.name).join(', ')],
+      ['Files', `${aiModel.cardFile}, ${aiModel.onnxFile}${aiModel.verified ? ' (SHA-256 checked)' : ''}`],
+      ['Runs on', aiModel.provider ?? 'opened when it first runs'],
+      ['Licence', card.license.spdx],
+      ['Intended use', card.intendedUse],
+      ['Limitations', card.limitations],
+    ]),
+  );
+  const note = scan ? modalityNote(card, scan.hu) : undefined;
+  if (note) {
+    const p = document.createElement('p');
+    p.className = 'warn';
+    p.textContent = `Warning: ${note}`;
+    modelInfo.append(p);
+  }
+  for (const st of structures) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = !aiUnpicked.has(st.name);
+    box.value = st.name;
+    box.onchange = () => {
+      if (box.checked) aiUnpicked.delete(st.name);
+      else aiUnpicked.add(st.name);
+    };
+    box.setAttribute('aria-label', `Segment ${st.name} with the model`);
+    label.append(box, ` ${st.name}`);
+    modelStructuresEl.append(label);
+  }
+}
+
+/** The worker has a session for the open model (made again after a cancel or a new scan). */
+async function ensureModelSession(): Promise<void> {
+  if (!aiModel) throw new Error('no model is open: use "Open model…" first');
+  if (compute.alive && aiModelGeneration === compute.generation) return;
+  const m = aiModel;
+  const p = compute.call<{ executionProvider: string }>('model-open', { card: m.card, onnx: m.onnx });
+  aiModelGeneration = compute.generation;
+  try {
+    const r = await p;
+    m.provider = r.executionProvider;
+  } catch (e) {
+    aiModelGeneration = -1;
+    throw e;
+  }
+}
+
+openModel.onchange = async () => {
+  const chosen = [...(openModel.files ?? [])];
+  openModel.value = '';
+  if (chosen.length === 0) return;
+  clearError();
+  let pkgRead: ModelPackage;
+  try {
+    const files = await Promise.all(
+      chosen.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+    );
+    pkgRead = await readModelPackage(files);
+  } catch (e) {
+    showError(e);
+    if (aiModel)
+      setStatus(`${scan ? 'Ready' : 'No scan loaded'} (the model was not opened; ${aiModel.card.name} stays open)`);
+    return;
+  }
+  const previous = aiModel;
+  aiModel = pkgRead;
+  aiModelGeneration = -1;
+  const ok = await task('Opening the model', compute, async () => {
+    await ensureModelSession();
+    return true;
+  });
+  if (!ok) {
+    // the .onnx was refused: keep the model that was open before (it is opened again when it runs)
+    aiModel = previous;
+    aiModelGeneration = -1;
+  } else if (previous?.card.name !== pkgRead.card.name) aiUnpicked.clear();
+  modelRunReport.textContent = '';
+  renderModelInfo();
+  updateButtons();
+};
+
+$('run-model').onclick = async () => {
+  if (!scan || !labels || !aiModel) return;
+  const m = aiModel;
+  const boxes = [...modelStructuresEl.querySelectorAll<HTMLInputElement>('input[type=checkbox]')];
+  const picked = boxes.filter((b) => b.checked).map((b) => b.value);
+  if (picked.length === 0) {
+    showError(new Error('no structure is selected for the model: tick at least one under "Structures to segment"'));
+    return;
+  }
+  const names = picked.length === boxes.length ? undefined : picked;
+  let plan: ReturnType<typeof planModelStructures>;
+  try {
+    plan = planModelStructures(segments, modelStructures(m.card, names));
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  const before = labels;
+  const look = roiFirst.checked;
+  const t0 = performance.now();
+  const res = await task(`Running ${m.card.name}`, compute, async (onProgress) => {
+    await ensureCompute();
+    await ensureModelSession();
+    return compute.call<{
+      labels: Uint8Array;
+      voxels: [number, number][];
+      report: SegmentWithModelReport;
+    }>('model-run', { labels: before, plan, structures: names, roiFirst: look }, [], onProgress);
+  });
+  if (!res || labels !== before || aiModel !== m) return;
+  labels = res.labels;
+  history.push({ kind: 'full', label: `model ${m.card.name}`, before, after: res.labels });
+  const voxels = new Map(res.voxels);
+  for (const p of plan) {
+    if (!p.existing && (voxels.get(p.pageValue) ?? 0) > 0) segments = [...segments, p.segment];
+  }
+  if (!segments.some((s) => s.value === active)) {
+    const first = plan.find((p) => segments.some((s) => s.value === p.pageValue));
+    if (first) active = first.pageValue;
+  }
+  editSteps.push({
+    step: 'model',
+    options: {
+      model: m.card.name,
+      version: m.card.version,
+      structures: names ?? 'all',
+      roiFirst: look,
+      executionProvider: res.report.executionProvider,
+    },
+    seconds: (performance.now() - t0) / 1000,
+    result: Object.fromEntries(plan.map((p) => [p.segment.name, voxels.get(p.pageValue) ?? 0])),
+  });
+  renderModelRun(res.report, plan, voxels);
+  renderModelInfo();
+  modelStale();
+  renderStructures();
+  updateButtons();
+  redraw();
+};
+
+function renderModelRun(
+  r: SegmentWithModelReport,
+  plan: ReturnType<typeof planModelStructures>,
+  voxels: Map<number, number>,
+): void {
+  modelRunReport.textContent = '';
+  const g = scan?.volume.grid;
+  const voxMl = g ? Math.abs(g.spacing[0] * g.spacing[1] * g.spacing[2]) / 1000 : 0;
+  const h = document.createElement('h3');
+  h.textContent = `${r.model.name} ran on ${r.executionProvider} in ${r.totalSeconds.toFixed(1)} s`;
+  modelRunReport.dataset.provider = r.executionProvider;
+  modelRunReport.append(
+    h,
+    tableOf([
+      ...plan.map((p): [string, string] => [
+        p.segment.name,
+        `${(voxels.get(p.pageValue) ?? 0).toLocaleString('en-US')} voxels, ${((voxels.get(p.pageValue) ?? 0) * voxMl).toFixed(2)} mL`,
+      ]),
+      ['Model grid', `${r.modelGrid.size.join(' × ')} at ${r.modelGrid.spacing.map((x) => fmt(x, 3)).join(' × ')} mm`],
+      ['Patches', `${r.patches} (${r.runs} model runs)${r.lookFirst ? ', look-first' : ''}`],
+    ]),
+  );
+  for (const w of r.warnings) {
+    const p = document.createElement('p');
+    p.className = 'warn';
+    p.textContent = `Warning: ${w}`;
+    modelRunReport.append(p);
+  }
+  const note = document.createElement('p');
+  note.className = 'note';
+  note.textContent = 'Voxels of other structures were kept: the model only fills background and its own structures.';
+  modelRunReport.append(note);
+}
+
 // ---------- model ----------
 smoothIt.value = String(BUILD_MODEL_DEFAULTS.smoothIterations);
 passBand.value = String(BUILD_MODEL_DEFAULTS.passBand);
@@ -1001,9 +1302,18 @@ function updateButtons(): void {
   redoBtn.disabled = busy || !history.canRedo;
   undoBtn.title = history.undoLabel ? `Undo ${history.undoLabel}` : 'Nothing to undo';
   redoBtn.title = history.redoLabel ? `Redo ${history.redoLabel}` : 'Nothing to redo';
-  for (const id of ['apply-threshold', 'build-model', 'remove-islands', 'fill-between', 'add-structure']) {
+  for (const id of [
+    'apply-threshold',
+    'build-model',
+    'remove-islands',
+    'fill-between',
+    'add-structure',
+    'scribble-learn',
+    'scribble-clear',
+  ]) {
     $<HTMLButtonElement>(id).disabled = busy || !has;
   }
+  $<HTMLButtonElement>('run-model').disabled = busy || !has || !aiModel;
   for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-format], #download-record')) {
     b.disabled = busy || !model;
   }

@@ -71,6 +71,9 @@ export interface SliceOverlay {
   readonly opacity?: number;
   /** Live threshold preview: voxels with lower <= value <= upper are tinted. */
   readonly preview?: { readonly lower: number; readonly upper: number; readonly color: readonly number[] } | undefined;
+  /** Scribble strokes (0 = none, else a class), drawn on top in `scribbleColors[class]`. */
+  readonly scribbles?: ArrayLike<number> | undefined;
+  readonly scribbleColors?: Readonly<Record<number, readonly number[]>> | undefined;
 }
 
 /** Colour table indexed by label value (RGB triplets). */
@@ -99,6 +102,9 @@ export function renderSlice(
   const a = overlay.opacity ?? 0.45;
   const pv = overlay.preview;
   const pa = 0.4;
+  const sc = overlay.scribbles;
+  const scol = overlay.scribbleColors ?? {};
+  const sa = 0.8;
   for (let p = 0; p < indices.length; p++) {
     const q = indices[p]!;
     const x = data[q]!;
@@ -118,6 +124,14 @@ export function renderSlice(
       r = r * (1 - pa) + pv.color[0]! * pa;
       gg = gg * (1 - pa) + pv.color[1]! * pa;
       b = b * (1 - pa) + pv.color[2]! * pa;
+    }
+    if (sc) {
+      const c = sc[q] ? scol[sc[q]!] : undefined;
+      if (c) {
+        r = r * (1 - sa) + c[0]! * sa;
+        gg = gg * (1 - sa) + c[1]! * sa;
+        b = b * (1 - sa) + c[2]! * sa;
+      }
     }
     const o = 4 * p;
     out[o] = r;

@@ -1,10 +1,18 @@
 /**
  * Segmentation worker: holds a read-only copy of the scan (sent once per load) and runs the
  * whole-volume steps on the label map: threshold, region growing, island removal, fill between
- * slices, and label map export. Each step receives the current labels and returns a NEW label
- * array (transferred back); the page keeps the previous one for undo.
+ * slices, the scribble assistant, AI models (onnxruntime-web), and label map export. Each step
+ * receives the current labels and returns a NEW label array (transferred back); the page keeps
+ * the previous one for undo.
  */
-import type { Grid, LabelMap, Segment, Volume } from '@slice2solid/core';
+import {
+  type InferenceSessionLike,
+  type ModelCard,
+  type SegmentWithModelReport,
+  segmentWithModel,
+} from '@slice2solid/ai';
+import { onnxRuntimeWebBackend } from '@slice2solid/ai/web';
+import { type Grid, type LabelMap, S2SError, type Segment, type Volume } from '@slice2solid/core';
 import { segmentsSidecarName, writeDicomSeg, writeNiftiLabels, writeNrrdLabels } from '@slice2solid/io';
 import {
   connectedThreshold,
@@ -12,12 +20,21 @@ import {
   keepLargest,
   otsuThresholds,
   removeIslands,
+  scribbleSegment,
   threshold,
 } from '@slice2solid/ops';
+// onnxruntime-web's WebAssembly runtime, served from the app's own origin (never a CDN)
+import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { replaceStructure, structureMask } from '../app/labels-edit.js';
+import { mergeModelLabels, type StructurePlan } from '../app/model-package.js';
+import { structureFromScribbleLabels } from '../app/scribble.js';
 import { serve } from './serve.js';
 
 let volume: Volume | undefined;
+let model: { card: ModelCard; session: InferenceSessionLike } | undefined;
+
+const absolute = (u: string) => new URL(u, globalThis.location.href).href;
 
 function scan(): Volume {
   if (!volume) throw new Error('no scan loaded in the worker');
@@ -72,6 +89,71 @@ serve({
   'fill-between'(req: StepRequest & { axis: 0 | 1 | 2 }, onProgress) {
     const mask = interpolateSlices(structureMask(req.labels, req.value), scan().grid, { axis: req.axis, onProgress });
     return done(replaceStructure(req.labels, mask, req.value), req.value);
+  },
+  /** Learns from the strokes (1 = structure, 2 = background); class 1 becomes structure `value`. */
+  scribble(req: StepRequest & { scribbles: Uint8Array; keepLargest: boolean }, onProgress) {
+    const r = scribbleSegment(scan(), req.scribbles, {
+      keepLargest: req.keepLargest ? [1] : [],
+      onProgress,
+    });
+    const mask = structureFromScribbleLabels(r.labels);
+    return done(replaceStructure(req.labels, mask, req.value), req.value, {
+      samples: r.model.samples,
+      timings: r.timings,
+    });
+  },
+  /** Opens an ONNX model for the card (kept until the worker ends); says which provider runs it. */
+  async 'model-open'(req: { card: ModelCard; onnx: Uint8Array }) {
+    const old = model;
+    model = undefined;
+    await old?.session.dispose();
+    const backend = onnxRuntimeWebBackend({
+      wasmPaths: { wasm: absolute(ortWasm), mjs: absolute(ortMjs) },
+      numThreads: 1,
+    });
+    const session = await backend.createSession(req.onnx);
+    const { card } = req;
+    const check = (name: string | undefined, have: readonly string[], what: string, field: string) => {
+      if (name !== undefined && !have.includes(name)) {
+        throw new S2SError('MALFORMED_FILE', `the ONNX model has no ${what} "${name}" (named in the card's ${field})`, {
+          hint: `its ${what}s are: ${have.join(', ')}; the card and the .onnx file do not belong together`,
+        });
+      }
+    };
+    try {
+      check(card.input.name, session.inputNames, 'input', 'input.name');
+      check(card.output.name, session.outputNames, 'output', 'output.name');
+    } catch (e) {
+      await session.dispose();
+      throw e;
+    }
+    model = { card, session };
+    return {
+      result: {
+        executionProvider: session.executionProvider ?? 'unknown',
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+      },
+    };
+  },
+  /** Runs the open model on the scan; its labels replace the planned page structures. */
+  async 'model-run'(
+    req: { labels: Uint8Array; plan: StructurePlan[]; structures?: string[]; roiFirst: boolean },
+    onProgress,
+  ) {
+    if (!model)
+      throw new S2SError('INVALID_ARGUMENT', 'no model is open in the worker', { hint: 'open a model first' });
+    const r = await segmentWithModel(scan(), model.card, model.session, {
+      ...(req.structures ? { structures: req.structures } : {}),
+      roiFirst: req.roiFirst,
+      onProgress,
+    });
+    const merged = mergeModelLabels(req.labels, r.labels.data, req.plan);
+    const report: SegmentWithModelReport = r.report;
+    return {
+      result: { labels: merged.labels, voxels: [...merged.voxels.entries()], report },
+      transfer: [merged.labels.buffer as ArrayBuffer],
+    };
   },
   'export-labels'(req: {
     labels: Uint8Array;
