@@ -7,8 +7,8 @@
  *    expected sha256, see bench/bench-data.json).
  * 2. Builds the CLI (tsc -b packages/cli) unless --no-build.
  * 3. Runs every stage of bench/stages.mjs: ours and the peer tool as child processes under
- *    /usr/bin/time (wall seconds, peak RSS), alternating, after one untimed warm-up each, and
- *    reports the median of N runs (default 3).
+ *    /usr/bin/time (wall seconds, CPU seconds = user + system of all threads, peak RSS),
+ *    alternating, after one untimed warm-up each, and reports the median of N runs (default 3).
  * 4. Prints a table and writes bench-out/<stage>.json and bench-out/summary.json.
  *
  * AI inference (segmentation models, full volume vs look-first vs Python) has its own harness:
@@ -143,12 +143,15 @@ if (!existsSync(TIME)) fail(`${TIME} is missing (apt-get install time)`);
 // 3. run
 function timed(cmd, args, tmp) {
   const stats = join(tmp, '.time');
-  const r = spawnSync(TIME, ['-f', '%e %M', '-o', stats, cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(TIME, ['-f', '%e %M %U %S', '-o', stats, cmd, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}:\n${(r.stderr || '').slice(-2000)}`);
   }
-  const [wall, kb] = readFileSync(stats, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
-  return { seconds: wall, peakRssMiB: kb / 1024 };
+  const [wall, kb, user, sys] = readFileSync(stats, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  return { seconds: wall, cpuSeconds: Math.round((user + sys) * 100) / 100, peakRssMiB: kb / 1024 };
 }
 
 const median = (xs) => {
@@ -198,7 +201,7 @@ for (const stage of STAGES.filter((s) => wanted.includes(s.id))) {
         if (side === 'ours' && n === 0) problem = stage.check?.(ctx);
         if (n > 0) samples[side].push(m); // run 0 is the warm-up (page cache)
         process.stdout.write(
-          `${stage.id} ${side} ${n === 0 ? 'warm-up' : `run ${n}`}: ${m.seconds.toFixed(2)} s, ${m.peakRssMiB.toFixed(0)} MiB\n`,
+          `${stage.id} ${side} ${n === 0 ? 'warm-up' : `run ${n}`}: ${m.seconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(2)} s, ${m.peakRssMiB.toFixed(0)} MiB\n`,
         );
       } finally {
         rmSync(tmp, { recursive: true, force: true });
@@ -210,6 +213,7 @@ for (const stage of STAGES.filter((s) => wanted.includes(s.id))) {
       ? undefined
       : {
           medianSeconds: median(xs.map((x) => x.seconds)),
+          medianCpuSeconds: median(xs.map((x) => x.cpuSeconds)),
           medianPeakRssMiB: Math.round(median(xs.map((x) => x.peakRssMiB))),
           runs: xs,
         };
@@ -221,6 +225,7 @@ for (const stage of STAGES.filter((s) => wanted.includes(s.id))) {
     ours,
     peer: peer ? { name: peerName, ...peer } : undefined,
     ratioTime: ours && peer ? ours.medianSeconds / peer.medianSeconds : undefined,
+    ratioCpu: ours && peer ? ours.medianCpuSeconds / peer.medianCpuSeconds : undefined,
     ratioRss: ours && peer ? ours.medianPeakRssMiB / peer.medianPeakRssMiB : undefined,
     ...(problem ? { problem } : {}),
   };
@@ -234,16 +239,18 @@ writeFileSync(join(OUT, 'summary.json'), `${JSON.stringify({ machine, runs, resu
 console.log(
   `\n${machine.date}  node ${machine.node}  ${machine.cpus} CPU(s)  dcm2niix ${machine.dcm2niix}  median of ${runs}`,
 );
-console.log('| stage | ours s | peer | peer s | time ours/peer | ours MiB | peer MiB | RSS ours/peer |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(
+  '| stage | ours s | peer | peer s | time ours/peer | ours CPU s | peer CPU s | CPU ours/peer | ours MiB | peer MiB | RSS ours/peer |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   if (r.skipped) {
-    console.log(`| ${r.id} | skipped: ${r.skipped} | | | | | | |`);
+    console.log(`| ${r.id} | skipped: ${r.skipped} | | | | | | | | | |`);
     continue;
   }
   const f = (x, d = 2) => (x === undefined ? '-' : x.toFixed(d));
   console.log(
-    `| ${r.id} | ${f(r.ours?.medianSeconds)} | ${r.peer?.name ?? '-'} | ${f(r.peer?.medianSeconds)} | ${f(r.ratioTime)} | ${r.ours?.medianPeakRssMiB ?? '-'} | ${r.peer?.medianPeakRssMiB ?? '-'} | ${f(r.ratioRss)} |`,
+    `| ${r.id} | ${f(r.ours?.medianSeconds)} | ${r.peer?.name ?? '-'} | ${f(r.peer?.medianSeconds)} | ${f(r.ratioTime)} | ${f(r.ours?.medianCpuSeconds)} | ${f(r.peer?.medianCpuSeconds)} | ${f(r.ratioCpu)} | ${r.ours?.medianPeakRssMiB ?? '-'} | ${r.peer?.medianPeakRssMiB ?? '-'} | ${f(r.ratioRss)} |`,
   );
   if (r.problem) console.log(`  problem: ${r.problem}`);
 }

@@ -6,12 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dataPath, itData } from '../../../test-utils/shared-data.js';
 import { makeElement } from '../../dicom/src/deid/element-io.js';
 import { containsBytes, FAKE, fixtureFile } from '../../dicom/test/deid-fixture.js';
-import {
-  ANONYMIZE_CLI_DEFAULTS,
-  anonymizeCommand,
-  HEAD_SKIN_WARNING,
-  runAnonymize,
-} from '../src/commands/anonymize.js';
+import { anonymizeCommand, HEAD_SKIN_WARNING, runAnonymize } from '../src/commands/anonymize.js';
+import { ANONYMIZE_IO_DEFAULTS } from '../src/commands/anonymize-writer.js';
 import type { CommandContext, ParsedArgs } from '../src/commands/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 's2s-anon-'));
@@ -143,11 +139,12 @@ describe('slice2solid anonymize (folders, zip, quarantine, report, mapping)', ()
     expect(() => statSync(join(dir, 'single-out'))).toThrow();
   });
 
-  it('a folder of many files (written by the writer thread) gives exactly the files of the in-memory zip path', async () => {
+  it('a folder of many files (read ahead and written on the thread pool) gives exactly the files of the in-memory zip path', async () => {
     const dir = join(root, 'many');
-    const n = ANONYMIZE_CLI_DEFAULTS.writerThreadFrom + 8;
+    // more files than buffers in flight (read ahead + written), so buffers are reused; 3 held back
+    const n = Math.max(40, ANONYMIZE_IO_DEFAULTS.readAhead + ANONYMIZE_IO_DEFAULTS.writesInFlight + 8);
     for (let i = 0; i < n; i++) {
-      // a large unchanged element (> 4 KiB) travels to the writer as a view of the input buffer
+      // a large unchanged element (> 4 KiB) is written as a view of the (reused) input buffer
       const lut = new Uint8Array(6000 + 2 * i);
       for (let k = 0; k < lut.length; k++) lut[k] = (k * 31 + i * 7) & 0xff;
       const sub = join(dir, 'in', `series-${i % 3}`);
@@ -176,7 +173,7 @@ describe('slice2solid anonymize (folders, zip, quarantine, report, mapping)', ()
       const want = zipped[relative(join(dir, 'out'), p)]!;
       expect(Buffer.compare(readFileSync(p), want), p).toBe(0);
     }
-    // held-back files: written by the thread (folder run) and synchronously (zip run)
+    // held-back files: written the same way by the folder run and the zip run
     const q1 = allFiles(join(dir, 'out-quarantine')).map((p) => relative(join(dir, 'out-quarantine'), p));
     expect(q1).toHaveLength(3);
     expect(allFiles(join(dir, 'q-zip')).map((p) => relative(join(dir, 'q-zip'), p))).toEqual(q1);

@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hmacSha256, sha256, toHex, utf8 } from '../src/deid/sha256.js';
 
@@ -31,5 +32,31 @@ describe('pure-TS SHA-256 / HMAC-SHA256 used for UID and pseudonym hashing', () 
     expect(toHex(hmacSha256(key6, utf8('Test Using Larger Than Block-Size Key - Hash Key First')))).toBe(
       '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
     );
+  });
+
+  it('same digests as node:crypto for every message length around the block boundaries, keys changing and reused', () => {
+    let seed = 7;
+    const bytes = (n: number) => {
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      return b;
+    };
+    const keys = [bytes(16), bytes(30), bytes(64), bytes(65), bytes(131), new Uint8Array(0)];
+    for (let len = 0; len <= 200; len++) {
+      const msg = bytes(len);
+      expect(toHex(sha256(msg)), `sha256 ${len}`).toBe(createHash('sha256').update(msg).digest('hex'));
+      // the same key twice in a row (cached pad states), then another key
+      for (const key of [keys[len % keys.length]!, keys[len % keys.length]!, keys[(len + 1) % keys.length]!]) {
+        expect(toHex(hmacSha256(key, msg)), `hmac ${key.length}/${len}`).toBe(
+          createHmac('sha256', key).update(msg).digest('hex'),
+        );
+      }
+    }
+    // a key changed in place after use is not mistaken for the old one
+    const k = bytes(32);
+    const m = utf8('uid\u00001.2.3');
+    expect(toHex(hmacSha256(k, m))).toBe(createHmac('sha256', k).update(m).digest('hex'));
+    k[5] = k[5]! ^ 1;
+    expect(toHex(hmacSha256(k, m))).toBe(createHmac('sha256', k).update(m).digest('hex'));
   });
 });

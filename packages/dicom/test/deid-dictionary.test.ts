@@ -55,6 +55,18 @@ describe('attribute dictionary (generated from dcmjs)', () => {
     expect(DICTIONARY_SOURCE).toMatch(/^dcmjs \d+\.\d+\.\d+$/);
   });
 
+  it('lists each tag once, in increasing order (the lookup is a binary search over the lines)', () => {
+    const tags = DICTIONARY_TEXT.split('\n').map((line) => {
+      expect(line).toMatch(/^[0-9A-F]{8} \S+ \S+$/);
+      return Number.parseInt(line.slice(0, 8), 16);
+    });
+    for (let i = 1; i < tags.length; i++)
+      expect(tags[i]!, DICTIONARY_TEXT.split('\n')[i]).toBeGreaterThan(tags[i - 1]!);
+    // the first and last lines are found too
+    expect(keywordOf(tags[0]!)).toBe(DICTIONARY_TEXT.split('\n')[0]!.split(' ')[2]);
+    expect(keywordOf(tags.at(-1)!)).toBe(DICTIONARY_TEXT.split('\n').at(-1)!.split(' ')[2]);
+  });
+
   it('gives the same VR and keyword as dcmjs for every tag it lists, its neighbours and repeating groups', () => {
     const tags = new Set<number>();
     for (const line of DICTIONARY_TEXT.split('\n')) {

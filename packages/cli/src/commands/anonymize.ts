@@ -15,15 +15,20 @@ import {
   readdirSync,
   readFileSync,
   readSync,
-  renameSync,
-  rmSync,
   statSync,
-  writevSync,
 } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { isS2SError, S2SError } from '@slice2solid/core';
 import type { AttributeActionCounts, BlackoutRect, DeidOption } from '@slice2solid/dicom/deid';
-import { PartsWriter } from './anonymize-writer.js';
+import { writeFileAtomic } from '../write-atomic.js';
+import {
+  ANONYMIZE_IO_DEFAULTS,
+  AtomicWriter,
+  BufferPool,
+  ReadAhead,
+  type ReadAheadFile,
+  writeError,
+} from './anonymize-writer.js';
 import { commandSummary } from './registry.js';
 import { type Command, type CommandContext, optFlag, optString, type ParsedArgs, UsageError } from './types.js';
 
@@ -32,8 +37,6 @@ import { type Command, type CommandContext, optFlag, optString, type ParsedArgs,
 export const ANONYMIZE_CLI_DEFAULTS = {
   quarantineSuffix: '-quarantine',
   reportName: 'deid-report.json',
-  /** Folders with at least this many files are written by a second thread (see anonymize-writer.ts). */
-  writerThreadFrom: 32,
 } as const;
 
 export const HEAD_SKIN_WARNING =
@@ -42,33 +45,21 @@ export const HEAD_SKIN_WARNING =
 interface InputEntry {
   /** Relative path inside the input (only used to rebuild the folder layout; never printed). */
   readonly rel: string;
-  /** The file's bytes, in `bufferFor(size)` when given (e.g. a reused buffer). */
-  read(bufferFor?: (size: number) => Uint8Array): Uint8Array;
-}
-
-/**
- * One input buffer reused for every file of a folder: each file is de-identified and written
- * before the next one is read (the output's Pixel Data is a view of the input until then), so
- * hundreds of fresh 0.5 MB buffers (zero-filled, then garbage-collected) are not needed.
- */
-class Scratch {
-  private buf = Buffer.allocUnsafeSlow(0);
-  get(size: number): Uint8Array {
-    if (this.buf.length < size) this.buf = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.buf.length));
-    return this.buf.subarray(0, size);
-  }
+  /** A file of a folder input (read by ReadAhead), with its size when listed. */
+  readonly file?: ReadAheadFile;
+  /** The bytes of a zip member or of a single-file input. */
+  readonly bytes?: Uint8Array;
 }
 
 /**
  * A file's bytes (its size at open time, as readFileSync reads); a file that shrank while read
- * gives the bytes read. Synchronous: for many small files (a DICOM series) in the page cache, one
- * thread-pool round trip per open/stat/read/close costs more than the copy itself.
+ * gives the bytes read. Synchronous (used for a single file or a zip archive).
  */
-function readFileInto(path: string, bufferFor: ((size: number) => Uint8Array) | undefined): Uint8Array {
+function readFileInto(path: string): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const out = bufferFor ? bufferFor(size) : new Uint8Array(size);
+    const out = new Uint8Array(size);
     let at = 0;
     while (at < size) {
       const n = readSync(fd, out, at, size - at, at);
@@ -81,41 +72,20 @@ function readFileInto(path: string, bufferFor: ((size: number) => Uint8Array) | 
   }
 }
 
-/** writeFileAtomic for a file given as chunks: temp file, chunks in order (writev), rename. */
-function writePartsAtomic(path: string, parts: readonly Uint8Array[], madeDirs: Set<string>): void {
-  const tmp = `${path}.partial-${process.pid}`;
-  try {
-    const dir = dirname(path);
-    if (!madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      madeDirs.add(dir);
+/** The files of a folder, recursively, in sorted order (with their sizes, for ReadAhead). */
+function listFolder(path: string): InputEntry[] {
+  const entries: InputEntry[] = [];
+  // rel: the names below `path` joined by '/' (what relative(path, p) gives, without resolving each path)
+  const walk = (dir: string, rel: string) => {
+    for (const n of readdirSync(dir).sort()) {
+      const p = join(dir, n);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p, `${rel}${n}/`);
+      else if (s.isFile()) entries.push({ rel: `${rel}${n}`, file: { path: p, size: s.size } });
     }
-    const fd = openSync(tmp, 'w');
-    try {
-      let list = parts.filter((p) => p.length > 0);
-      while (list.length > 0) {
-        let n = writevSync(fd, list.slice(0, 1024) as NodeJS.ArrayBufferView[]);
-        // a short write: drop what was written and go on from there
-        let k = 0;
-        while (k < list.length && n >= list[k]!.length) n -= list[k++]!.length;
-        list = list.slice(k);
-        if (n > 0) list[0] = list[0]!.subarray(n);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new S2SError(
-      'IO_ERROR',
-      `cannot write ${basename(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        hint: 'check that the folder exists and is writable and that the disk is not full',
-        cause: e,
-      },
-    );
-  }
+  };
+  walk(path, '');
+  return entries;
 }
 
 async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: 'file' | 'folder' | 'zip' }> {
@@ -123,26 +93,10 @@ async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: '
     throw new S2SError('IO_ERROR', 'the input does not exist', { hint: 'check the path of <in>' });
   }
   const st = statSync(path);
-  if (st.isDirectory()) {
-    const entries: InputEntry[] = [];
-    const walk = (dir: string) => {
-      for (const n of readdirSync(dir).sort()) {
-        const p = join(dir, n);
-        const s = statSync(p);
-        if (s.isDirectory()) walk(p);
-        else if (s.isFile())
-          entries.push({
-            rel: relative(path, p).split(sep).join('/'),
-            read: (bufferFor) => readFileInto(p, bufferFor),
-          });
-      }
-    };
-    walk(path);
-    return { entries, kind: 'folder' };
-  }
-  const bytes = readFileInto(path, undefined);
+  if (st.isDirectory()) return { entries: listFolder(path), kind: 'folder' };
+  const bytes = readFileInto(path);
   if (bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4) {
-    const { unzipSync } = await import('fflate');
+    const { unzipSync } = await import('fflate/browser');
     let files: Record<string, Uint8Array>;
     try {
       files = unzipSync(bytes);
@@ -155,10 +109,10 @@ async function listInput(path: string): Promise<{ entries: InputEntry[]; kind: '
     const entries = Object.keys(files)
       .filter((n) => !n.endsWith('/'))
       .sort()
-      .map((n) => ({ rel: n, read: () => files[n]! }));
+      .map((n) => ({ rel: n, bytes: files[n]! }));
     return { entries, kind: 'zip' };
   }
-  return { entries: [{ rel: 'input.dcm', read: () => bytes }], kind: 'file' };
+  return { entries: [{ rel: 'input.dcm', bytes }], kind: 'file' };
 }
 
 /** Maps each input folder to dir-NNN (numbered per parent, in sorted order) so folder names cannot leak. */
@@ -310,26 +264,41 @@ Examples:
   },
 };
 
-/** A folder with at least `writerThreadFrom` entries at its top level (cheap to tell). */
-function bigFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory() && readdirSync(path).length >= ANONYMIZE_CLI_DEFAULTS.writerThreadFrom;
-  } catch {
-    return false;
-  }
+/** A folder input, listed and being read ahead (see runAnonymize). */
+interface EarlyFolder {
+  readonly entries: InputEntry[];
+  readonly pool: BufferPool;
+  readonly reader: ReadAhead;
+}
+
+function folderReader(entries: readonly InputEntry[]): EarlyFolder {
+  const pool = new BufferPool(ANONYMIZE_IO_DEFAULTS.readAhead + ANONYMIZE_IO_DEFAULTS.writesInFlight + 2);
+  return {
+    entries: [...entries],
+    pool,
+    reader: new ReadAhead(
+      entries.map((e) => e.file!),
+      pool,
+    ),
+  };
 }
 
 export async function runAnonymize(ctx: CommandContext, args: ParsedArgs): Promise<AnonymizeRunSummary> {
   const inPath = resolve(ctx.cwd, args.positionals[0]!);
   const outPath = resolve(ctx.cwd, args.positionals[1]!);
   const key = readKey(ctx, args);
-  // The writer thread takes ~50 ms to start: start it now, while the de-identifier loads, when the
-  // input is plainly a big folder (else it is started, if needed, once the input is listed).
-  const early = !outPath.toLowerCase().endsWith('.zip') && bigFolder(inPath) ? new PartsWriter() : undefined;
+  // A folder input is listed and its first files are read (on the thread pool) now, while the
+  // de-identifier loads. Any problem is left for listInput to report, in its usual place.
+  let early: EarlyFolder | undefined;
+  try {
+    if (statSync(inPath).isDirectory()) early = folderReader(listFolder(inPath));
+  } catch {
+    early = undefined;
+  }
   try {
     return await anonymizeAll(ctx, args, inPath, outPath, key, early);
   } finally {
-    await early?.close().catch(() => {}); // when unused, or after a failure (else already closed)
+    early?.reader.stop();
   }
 }
 
@@ -339,12 +308,11 @@ async function anonymizeAll(
   inPath: string,
   outPath: string,
   key: string,
-  early: PartsWriter | undefined,
+  early: EarlyFolder | undefined,
 ): Promise<AnonymizeRunSummary> {
   const { anonymizeDicom, DEID_OPTIONS, emptyReport, mergeReports, PROFILE_TABLE_EDITION } = await import(
     '@slice2solid/dicom/deid'
   );
-  const { writeFileAtomic } = await import('../write-atomic.js');
   const options = parseOptions(optString(args, 'profile-options'), optFlag(args, 'keep-dates-shifted'), DEID_OPTIONS);
   const blackout = parseBlackout(args.values.blackout);
   const zipOut = outPath.toLowerCase().endsWith('.zip');
@@ -374,7 +342,7 @@ async function anonymizeAll(
       });
     }
   }
-  const { entries, kind } = await listInput(inPath);
+  const { entries, kind } = early ? { entries: early.entries, kind: 'folder' as const } : await listInput(inPath);
   const namer = folderNamer();
   const totals = emptyReport();
   const zipFiles: Record<string, Uint8Array> = {};
@@ -385,19 +353,26 @@ async function anonymizeAll(
   let skipped = 0;
   const used = new Set<string>();
   const progress = ctx.run.onProgress;
-  // Files are read and de-identified one by one, synchronously (see readFileInto), and written in
-  // the same order: by a second thread for folders of many files (the two cores share the work),
-  // else right away. The loop yields to the event loop now and then so that Ctrl-C gets through.
-  const writer =
-    kind === 'folder' && !zipOut && entries.length >= ANONYMIZE_CLI_DEFAULTS.writerThreadFrom
-      ? (early ?? new PartsWriter())
-      : undefined;
-  const scratch = kind === 'folder' && !writer ? new Scratch() : undefined;
-  const bufferFor = writer ? (n: number) => writer.acquire(n) : scratch ? (n: number) => scratch.get(n) : undefined;
+  // Files are de-identified one by one, in order, on this thread; the files of a folder are read
+  // ahead and every output is written on the thread pool meanwhile (see anonymize-writer.ts). An
+  // input's buffer is reused once its output is written (the parts hold views of it until then).
+  // The loop yields to the event loop now and then so that Ctrl-C gets through.
+  const folder = kind === 'folder' ? (early ?? folderReader(entries)) : undefined;
+  const writer = new AtomicWriter();
   const madeDirs = new Set<string>();
   const put = async (path: string, parts: readonly Uint8Array[], input: Uint8Array): Promise<void> => {
-    if (writer) await writer.write(path, parts, input);
-    else writePartsAtomic(path, parts, madeDirs);
+    writer.check();
+    const dir = dirname(path);
+    if (!madeDirs.has(dir)) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw writeError(path, e);
+      }
+      madeDirs.add(dir);
+    }
+    writer.write(path, parts, folder ? () => folder.pool.release(input) : undefined);
+    await writer.room();
   };
   const uidCache = new Map<string, string>();
   try {
@@ -408,7 +383,7 @@ async function anonymizeAll(
       if (ctx.run.signal?.aborted) throw new S2SError('ABORTED', 'the operation was cancelled');
       let bytes: Uint8Array;
       try {
-        bytes = entry.read(bufferFor);
+        bytes = folder ? await folder.reader.get(i) : entry.bytes!;
       } catch {
         failures.push({ input: i + 1, code: 'IO_ERROR' });
         continue;
@@ -425,7 +400,7 @@ async function anonymizeAll(
           name: label,
         });
       } catch (e) {
-        if (writer) writer.release(bytes);
+        folder?.pool.release(bytes);
         if (!isS2SError(e)) throw e;
         if (e.code === 'UNSUPPORTED_FORMAT' && kind !== 'file') {
           skipped++;
@@ -437,11 +412,11 @@ async function anonymizeAll(
         continue;
       }
       mergeReports(totals, result.report);
-      const folder = kind === 'file' ? '' : namer(entry.rel);
+      const dir = kind === 'file' ? '' : namer(entry.rel);
       let base = result.sopInstanceUID ?? `file-${String(i + 1).padStart(5, '0')}`;
-      while (used.has(`${folder}/${base}`)) base = `${base}.${i + 1}`;
-      used.add(`${folder}/${base}`);
-      const rel = folder ? `${folder}/${base}.dcm` : `${base}.dcm`;
+      while (used.has(`${dir}/${base}`)) base = `${base}.${i + 1}`;
+      used.add(`${dir}/${base}`);
+      const rel = dir ? `${dir}/${base}.dcm` : `${base}.dcm`;
       if (result.quarantine) {
         quarantined++;
         for (const r of result.quarantine.split('; ')) reasons[r] = (reasons[r] ?? 0) + 1;
@@ -449,20 +424,22 @@ async function anonymizeAll(
         continue;
       }
       written++;
-      // the zip needs its own copy (`bytes` joins the parts); a folder gets the parts written (or
-      // handed to the writer with the input) before the input's buffer is reused
-      if (zipOut) zipFiles[rel] = result.parts.length === 1 ? result.bytes.slice() : result.bytes;
-      else await put(join(outPath, rel), result.parts, bytes);
+      // the zip needs its own copy (`bytes` joins the parts) before the input's buffer is reused
+      if (zipOut) {
+        zipFiles[rel] = result.parts.length === 1 ? result.bytes.slice() : result.bytes;
+        folder?.pool.release(bytes);
+      } else await put(join(outPath, rel), result.parts, bytes);
     }
   } catch (e) {
     // let the writes already queued finish (or fail) before returning
-    await writer?.close().catch(() => {});
+    folder?.reader.stop();
+    await writer.drain().catch(() => {});
     throw e;
   }
-  await writer?.close();
+  await writer.drain();
   progress?.({ stage: 'anonymize', done: entries.length, total: entries.length });
   if (zipOut) {
-    const { zipSync } = await import('fflate');
+    const { zipSync } = await import('fflate/browser');
     writeFileAtomic(outPath, zipSync(zipFiles, { level: 0 }));
   }
   const summary: AnonymizeRunSummary = {

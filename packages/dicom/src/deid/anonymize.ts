@@ -7,7 +7,9 @@
  * kept. The profile table is generated from the standard (profile-table.generated.ts).
  */
 import { S2SError } from '@slice2solid/core';
-import { deflateSync, gunzipSync, inflateSync, unzlibSync } from 'fflate';
+// fflate's browser build: the same (synchronous) code as its Node build without the worker_threads shim
+// that build loads through createRequire (a few milliseconds of start-up, and only the async API uses it)
+import { deflateSync, gunzipSync, inflateSync, unzlibSync } from 'fflate/browser';
 import { type BlackoutRect, blackoutPixels, burnedInReasons } from './burned-in.js';
 import { dictionaryVR, keywordOf, tagString } from './dictionary.js';
 import {
@@ -151,10 +153,12 @@ export function emptyReport(): AttributeActionCounts {
 
 /** Adds `b` into `a` (for totals over many files). */
 export function mergeReports(a: AttributeActionCounts, b: AttributeActionCounts): void {
-  for (const [k, v] of Object.entries(b.byAction)) a.byAction[k as ReportAction] += v;
-  for (const [attr, counts] of Object.entries(b.byAttribute)) {
+  // for-in (own keys of plain objects, in the order Object.entries gives): no arrays per file
+  for (const k in b.byAction) a.byAction[k as ReportAction] += b.byAction[k as ReportAction];
+  for (const attr in b.byAttribute) {
+    const counts = b.byAttribute[attr]!;
     const t = (a.byAttribute[attr] ??= {});
-    for (const [k, v] of Object.entries(counts)) t[k as ReportAction] = (t[k as ReportAction] ?? 0) + (v ?? 0);
+    for (const k in counts) t[k as ReportAction] = (t[k as ReportAction] ?? 0) + (counts[k as ReportAction] ?? 0);
   }
   a.privateRemoved += b.privateRemoved;
   a.privateKept += b.privateKept;
@@ -189,14 +193,19 @@ export function effectiveAction(
   entry: ProfileTableEntry,
   options: ReadonlySet<DeidOption>,
 ): BasicAction | OptionAction {
-  const fromOptions: OptionAction[] = [];
+  // K if any option keeps it, else C if any cleans it, else the first option's action (no array per call)
+  if (options.size === 0) return entry.basic;
+  let first: OptionAction | undefined;
+  let clean = false;
   for (const opt of options) {
     const a = entry.options[opt];
-    if (a) fromOptions.push(a);
+    if (!a) continue;
+    if (a === 'K') return 'K';
+    if (a === 'C') clean = true;
+    first ??= a;
   }
-  if (fromOptions.includes('K')) return 'K';
-  if (fromOptions.includes('C')) return 'C';
-  return fromOptions[0] ?? entry.basic;
+  if (clean) return 'C';
+  return first ?? entry.basic;
 }
 
 /**
@@ -235,12 +244,19 @@ function keyBytes(key: Uint8Array | string): Uint8Array {
 /** The 2.25 UID that replaces `uid` under `key` (HMAC-SHA256 -> UUIDv8 -> decimal). */
 export function replacementUid(key: Uint8Array | string, uid: string): string {
   const h = hmacSha256(keyBytes(key), utf8(`uid\0${uid}`));
-  const b = h.slice(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x80;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return `2.25.${n.toString(10)}`;
+  return uuidV8Uid(h);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** "2.25." + the decimal of the UUIDv8 made from the first 16 bytes of `h` (version and variant set). */
+function uuidV8Uid(h: Uint8Array): string {
+  let hex = '0x';
+  for (let i = 0; i < 16; i++) {
+    const x = i === 6 ? (h[i]! & 0x0f) | 0x80 : i === 8 ? (h[i]! & 0x3f) | 0x80 : h[i]!;
+    hex += HEX[x]!;
+  }
+  return `2.25.${BigInt(hex).toString(10)}`;
 }
 
 /** The default pseudonym for a Patient ID under `key`. */
@@ -356,21 +372,15 @@ const PATIENT_ID = 0x00100020;
 const TEXT_VRS = new Set(['LO', 'SH', 'LT', 'ST', 'UT', 'UC', 'PN', 'AE', 'CS', 'UR']);
 
 /** The Implementation Class UID slice2solid writes in the meta header. */
-export const IMPLEMENTATION_CLASS_UID = (() => {
-  const b = sha256(utf8('slice2solid DICOM writer')).slice(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x80;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return `2.25.${n}`;
-})();
+export const IMPLEMENTATION_CLASS_UID = uuidV8Uid(sha256(utf8('slice2solid DICOM writer')));
 export const IMPLEMENTATION_VERSION_NAME = 'SLICE2SOLID_01';
 
 interface Ctx {
   readonly key: Uint8Array;
   readonly options: ReadonlySet<DeidOption>;
   readonly report: AttributeActionCounts;
-  readonly shiftDays: number;
+  /** The patient's date shift (computed on first use: most files shift no date). */
+  readonly shiftDays: () => number;
   readonly patientIdMap: Map<string, string> | undefined;
   readonly tokens: readonly string[];
   readonly uids: Map<string, string>;
@@ -453,30 +463,33 @@ function processElements(
   const out: DElement[] = [];
   let changed = false;
   // Private creators of this item: block byte -> creator, and which blocks keep an element.
-  const creators = new Map<number, string>();
-  for (const e of elements) {
+  // (made only for items that have private elements; indexed loops: no iterators while the JIT is cold)
+  let creators: Map<number, string> | undefined;
+  for (let i = 0; i < elements.length; i++) {
+    const e = elements[i]!;
     const g = e.tag >>> 16;
     const el = e.tag & 0xffff;
-    if (g & 1 && el >= 0x10 && el <= 0xff) creators.set((g << 8) | el, stringValue(e));
+    if (g & 1 && el >= 0x10 && el <= 0xff) (creators ??= new Map()).set((g << 8) | el, stringValue(e));
   }
-  const keptBlocks = new Set<number>();
-  const creatorSlots: { index: number; e: DElement; block: number }[] = [];
+  let keptBlocks: Set<number> | undefined;
+  let creatorSlots: { index: number; e: DElement; block: number }[] | undefined;
 
-  for (const e of elements) {
+  for (let i = 0; i < elements.length; i++) {
+    const e = elements[i]!;
     const group = e.tag >>> 16;
     const el = e.tag & 0xffff;
     if (group & 1) {
       if (el >= 0x10 && el <= 0xff) {
-        creatorSlots.push({ index: out.length, e, block: (group << 8) | el });
+        (creatorSlots ??= []).push({ index: out.length, e, block: (group << 8) | el });
         continue;
       }
       const block = (group << 8) | (el >> 8);
       const safe =
         ctx.options.has('retainSafePrivate') && el > 0xff && e.vr !== 'SQ' && !e.items
-          ? safePrivateEntry(creators.get(block), group, el)
+          ? safePrivateEntry(creators?.get(block), group, el)
           : undefined;
       if (safe) {
-        keptBlocks.add(block);
+        (keptBlocks ??= new Set()).add(block);
         ctx.report.privateKept++;
         count(ctx, e, 'kept', 'private');
         out.push(e);
@@ -492,27 +505,47 @@ function processElements(
       changed = true;
       continue;
     }
+    if (!e.items && profileEntry(e.tag) === undefined) {
+      // not in the table and not a sequence: kept as it is, unless a date (the common case, no call)
+      const vr = e.vr === 'UN' ? dictionaryVR(e.tag) : e.vr;
+      if (vr !== 'DA' && vr !== 'DT') {
+        out.push(e);
+        continue;
+      }
+    }
     const r = processElement(ctx, e, depth);
     if (r.changed) changed = true;
     if (r.element) out.push(r.element);
   }
   // Keep a private creator only if an element of its block survived (inserted in tag order).
-  for (let i = creatorSlots.length - 1; i >= 0; i--) {
-    const s = creatorSlots[i]!;
-    if (keptBlocks.has(s.block)) out.splice(s.index, 0, s.e);
+  for (let i = (creatorSlots?.length ?? 0) - 1; i >= 0; i--) {
+    const s = creatorSlots![i]!;
+    if (keptBlocks?.has(s.block)) out.splice(s.index, 0, s.e);
     else {
       ctx.report.privateRemoved++;
       count(ctx, s.e, 'removed', 'private');
       changed = true;
     }
   }
-  out.sort((a, b) => a.tag - b.tag);
+  sortByTag(out);
   return { out, changed };
+}
+
+/** Sorts elements by tag (stable), skipping the sort (and its scratch arrays) when already in order. */
+function sortByTag(elements: DElement[]): void {
+  for (let i = 1; i < elements.length; i++) {
+    if (elements[i]!.tag < elements[i - 1]!.tag) {
+      elements.sort((a, b) => a.tag - b.tag);
+      return;
+    }
+  }
 }
 
 function processItems(ctx: Ctx, e: DElement, depth: number): boolean {
   let changed = false;
-  for (const it of e.items ?? []) {
+  const items = e.items ?? [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
     const r = processElements(ctx, it.elements, depth + 1);
     it.elements = r.out;
     if (r.changed) changed = true;
@@ -616,7 +649,8 @@ function clean(ctx: Ctx, e: DElement, vr: string, depth: number): { element?: DE
   const v = stringValue(e);
   if ((vr === 'DA' || vr === 'DT') && ctx.options.has('retainLongModifiedDates')) {
     if (v === '') return { element: e, changed: false };
-    const shifted = vr === 'DA' ? shiftDA(v, ctx.shiftDays) : shiftDT(v, ctx.shiftDays);
+    const days = ctx.shiftDays();
+    const shifted = vr === 'DA' ? shiftDA(v, days) : shiftDT(v, days);
     if (shifted === undefined) {
       count(ctx, e, 'emptied');
       e.value = new Uint8Array(0);
@@ -792,7 +826,7 @@ function addDeidAttributes(
   upsert(elements, makeElement(0x00280303, 'CS', temporal));
   if (cleanedPixels) upsert(elements, makeElement(0x00280301, 'CS', 'NO'));
   for (const t of [0x00120062, 0x00120063, 0x00120064, 0x00280303]) count(ctx, t, 'added');
-  elements.sort((a, b) => a.tag - b.tag);
+  sortByTag(elements);
 }
 
 function buildMeta(
@@ -828,7 +862,7 @@ function buildMeta(
   for (const t of [0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102]) {
     if (old.has(t) && !ae.includes(t)) count(ctx, t, 'removed');
   }
-  meta.sort((a, b) => a.tag - b.tag);
+  sortByTag(meta);
   const body = writeElements(meta, EXPLICIT_LE);
   const groupLength = new Uint8Array(4);
   new DataView(groupLength.buffer).setUint32(0, body.length, true);
@@ -869,11 +903,13 @@ export function anonymizeDicom(input: Uint8Array, options: AnonymizeOptions): An
   const patientId = patientIdEl ? stringValue(patientIdEl) : '';
   const tokens = new Set<string>();
   if (opts.has('cleanDescriptors') || opts.has('retainPatientCharacteristics')) collectTokens(original, opts, tokens);
+  let shift: number | undefined;
   const ctx: Ctx = {
     key,
     options: opts,
     report: emptyReport(),
-    shiftDays: dateShiftDays(key, patientId, options.maxDateShiftDays ?? ANONYMIZE_DEFAULTS.maxDateShiftDays),
+    shiftDays: () =>
+      (shift ??= dateShiftDays(key, patientId, options.maxDateShiftDays ?? ANONYMIZE_DEFAULTS.maxDateShiftDays)),
     patientIdMap: options.patientIdMap,
     tokens: [...tokens],
     uids: options.uidCache ?? new Map(),

@@ -21,30 +21,34 @@ export function tagString(tag: number): string {
   return `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
 }
 
-let exact: Map<number, DictEntry> | undefined;
-
-/** The exact entries, parsed from the generated text on first use (~5000 lines, about a millisecond). */
-function exactEntries(): Map<number, DictEntry> {
-  if (exact) return exact;
-  exact = new Map();
-  let at = 0;
+/**
+ * The exact entry of a tag: a binary search over the lines of DICTIONARY_TEXT, which are sorted by
+ * tag (a test checks it), so the ~5000 lines are never parsed as a whole (that cost several
+ * milliseconds of start-up, most of it before the JIT warms up).
+ */
+function exactEntry(tag: number): DictEntry | undefined {
   const text = DICTIONARY_TEXT;
-  while (at < text.length) {
+  let lo = 0; // a line start
+  let hi = text.length; // a line start, or the end
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = text.lastIndexOf('\n', mid - 1) + 1; // the start of the line holding mid (>= lo)
+    const t = Number.parseInt(text.slice(at, at + 8), 16);
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
-    const sp = text.indexOf(' ', at + 9);
-    exact.set(Number.parseInt(text.slice(at, at + 8), 16), {
-      vr: text.slice(at + 9, sp),
-      name: text.slice(sp + 1, end),
-    });
-    at = end + 1;
+    if (t === tag) {
+      const sp = text.indexOf(' ', at + 9);
+      return { vr: text.slice(at + 9, sp), name: text.slice(sp + 1, end) };
+    }
+    if (t < tag) lo = end + 1;
+    else hi = at;
   }
-  return exact;
+  return undefined;
 }
 
 /** dcmjs's lookup of a "(GGGG,EEEE)" key: the exact entry, else the first repeating-group range that holds it. */
 function dictionaryEntry(group: number, element: number): DictEntry | undefined {
-  const e = exactEntries().get(((group << 16) | element) >>> 0);
+  const e = exactEntry(((group << 16) | element) >>> 0);
   if (e) return e;
   for (const r of DICTIONARY_RANGES) {
     if (group >= r[0] && group <= r[1] && element === r[2]) return { vr: r[3], name: r[4] };
@@ -52,7 +56,18 @@ function dictionaryEntry(group: number, element: number): DictEntry | undefined 
   return undefined;
 }
 
+const entries = new Map<number, DictEntry | null>();
+
 function lookup(tag: number): DictEntry | undefined {
+  let hit = entries.get(tag);
+  if (hit === undefined) {
+    hit = lookupUncached(tag) ?? null;
+    entries.set(tag, hit);
+  }
+  return hit ?? undefined;
+}
+
+function lookupUncached(tag: number): DictEntry | undefined {
   const group = tag >>> 16;
   const element = tag & 0xffff;
   let e = dictionaryEntry(group, element);

@@ -42,7 +42,11 @@ export interface DElement {
 }
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-const VR_RE = /^[A-Z]{2}$/;
+/** Every two-letter VR code (A-Z, A-Z) as one string each, by (c1 - 65) * 26 + (c2 - 65): no string per element. */
+const VR_CODES: readonly string[] = Array.from({ length: 26 * 26 }, (_, i) =>
+  String.fromCharCode(65 + Math.floor(i / 26), 65 + (i % 26)),
+);
+const LONG_VR_CODES: readonly boolean[] = VR_CODES.map((vr) => LONG_VRS.has(vr));
 const ITEM = 0xfffee000;
 const ITEM_DELIM = 0xfffee00d;
 const SEQ_DELIM = 0xfffee0dd;
@@ -125,11 +129,13 @@ class Reader {
     let length: number;
     let valueStart: number;
     if (enc.explicit) {
-      vr = String.fromCharCode(this.buf[start + 4]!, this.buf[start + 5]!);
-      if (!VR_RE.test(vr)) {
+      const c1 = (this.buf[start + 4] ?? 0) - 65;
+      const c2 = (this.buf[start + 5] ?? 0) - 65;
+      if (c1 < 0 || c1 > 25 || c2 < 0 || c2 > 25) {
         this.fail('MALFORMED_FILE', `element ${tagString(tag)} at byte ${start} has an invalid VR`);
       }
-      if (LONG_VRS.has(vr)) {
+      vr = VR_CODES[c1 * 26 + c2]!;
+      if (LONG_VR_CODES[c1 * 26 + c2]) {
         this.need(start, 12, end, `element ${tagString(tag)}`);
         length = this.u32(start + 8, enc.little);
         valueStart = start + 12;
@@ -289,7 +295,7 @@ function elementSize(e: DElement, enc: Encoding): number {
   if (e.items) {
     const inner = e.itemEncoding ?? enc;
     let n = headerSize(e.vr, enc);
-    for (const it of e.items) n += itemSize(it, inner);
+    for (let i = 0; i < e.items.length; i++) n += itemSize(e.items[i]!, inner);
     if (e.undefinedLength) n += 8;
     return n;
   }
@@ -298,7 +304,7 @@ function elementSize(e: DElement, enc: Encoding): number {
 
 function itemSize(item: DItem, enc: Encoding): number {
   let n = 8;
-  for (const e of item.elements) n += elementSize(e, enc);
+  for (let i = 0; i < item.elements.length; i++) n += elementSize(item.elements[i]!, enc);
   if (item.undefinedLength) n += 8;
   return n;
 }
@@ -348,14 +354,16 @@ class Writer {
     if (e.items) {
       const inner = e.itemEncoding ?? enc;
       let len = 0;
-      for (const it of e.items) len += itemSize(it, inner);
+      const items = e.items;
+      for (let i = 0; i < items.length; i++) len += itemSize(items[i]!, inner);
       this.header(e.tag, e.vr, e.undefinedLength ? 0xffffffff : len, enc);
-      for (const it of e.items) {
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
         this.tag(ITEM, inner.little);
         const il = itemSize(it, inner) - 8 - (it.undefinedLength ? 8 : 0);
         this.dv.setUint32(this.pos, it.undefinedLength ? 0xffffffff : il, inner.little);
         this.pos += 4;
-        for (const c of it.elements) this.element(c, inner);
+        for (let k = 0; k < it.elements.length; k++) this.element(it.elements[k]!, inner);
         if (it.undefinedLength) {
           this.tag(ITEM_DELIM, inner.little);
           this.dv.setUint32(this.pos, 0, inner.little);
@@ -377,10 +385,10 @@ class Writer {
 /** Encodes elements in the given encoding, after `reserve` leading bytes left for the caller (one copy). */
 export function writeElements(elements: readonly DElement[], enc: Encoding, reserve = 0): Uint8Array {
   let size = reserve;
-  for (const e of elements) size += elementSize(e, enc);
+  for (let i = 0; i < elements.length; i++) size += elementSize(elements[i]!, enc);
   const w = new Writer(size);
   w.pos = reserve;
-  for (const e of elements) w.element(e, enc);
+  for (let i = 0; i < elements.length; i++) w.element(elements[i]!, enc);
   return w.out;
 }
 
@@ -408,7 +416,8 @@ export function writeElementParts(
     first = false;
     pending = [];
   };
-  for (const e of elements) {
+  for (let i = 0; i < elements.length; i++) {
+    const e = elements[i]!;
     if (!e.dirty && e.raw && e.raw.length >= minShared) {
       flush();
       parts.push(e.raw);
@@ -461,7 +470,22 @@ export function isStringVR(vr: string): boolean {
 const latin1 = new TextDecoder('latin1');
 /** The raw string value (bytes as latin1, trailing NUL/space padding removed). */
 export function stringValue(e: DElement): string {
-  return latin1.decode(e.value).replace(/[\0 ]+$/, '');
+  const v = e.value;
+  if (v.length <= 256) {
+    // short ASCII values (nearly all): the same string without a decoder call
+    let end = v.length;
+    while (end > 0 && (v[end - 1] === 0 || v[end - 1] === 0x20)) end--;
+    let ascii = true;
+    for (let i = 0; i < end; i++) {
+      if (v[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii)
+      return String.fromCharCode.apply(null, (end === v.length ? v : v.subarray(0, end)) as unknown as number[]);
+  }
+  return latin1.decode(v).replace(/[\0 ]+$/, '');
 }
 
 /** Encodes an ASCII string value padded to even length (NUL for UI, space otherwise). */
