@@ -5,7 +5,8 @@
 //   ours: slice2solid convert bench-data/ct_dicom out.stl --lower 300 --smooth 20 --decimate 0.1
 //         (load the 300-file DICOM series, threshold, anti-aliased marching cubes, windowed-sinc 20,
 //         decimation to 10%, closed-surface repair, accuracy report, binary STL + run record)
-//         and the same with --no-accuracy (VTK computes no accuracy report)
+//         and the same with --no-accuracy (VTK computes no accuracy report), and on one thread
+//         (S2S_THREADS=1; it must write the same model, byte for byte: checked)
 //   VTK:  vtkNIFTIImageReader reads bench-data/ct.nii (the same voxels) -> vtkFlyingEdges3D 300 ->
 //         vtkWindowedSincPolyDataFilter 20 (pass band 0.1) -> vtkCleanPolyData -> vtkQuadricDecimation 0.9
 //         -> vtkSTLWriter
@@ -19,8 +20,9 @@
 // Uses packages/cli/dist when built (npm run build), else the TypeScript sources through tsx.
 // The input is generated if missing (flock'd, ../shared/bench/make_phantom.py or $S2S_MAKE_PHANTOM).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,8 +82,8 @@ print("load %.2f s, surface %.2f s (%d triangles), smooth %.2f s, decimate %.2f 
 `;
 
 /** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), output. */
-function timed(cmd, args, cwd) {
-  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
+function timed(cmd, args, cwd, env = process.env) {
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const err = r.stderr ?? '';
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
@@ -118,13 +120,17 @@ const variants = {
     '--no-accuracy',
   ],
 };
-const results = { ours: [], oursNoAccuracy: [], vtk: [] };
+// the same convert on one thread (S2S_THREADS=1): its model must be the same, byte for byte
+variants.oursOneThread = variants.ours.map((a) => (a.endsWith('ours.stl') ? join(tmp, 'ours-1t.stl') : a));
+const envOf = (name) => (name === 'oursOneThread' ? { ...process.env, S2S_THREADS: '1' } : process.env);
+const results = { ours: [], oursNoAccuracy: [], oursOneThread: [], vtk: [] };
+const loadBefore = loadavg();
 let oursSummary = '';
 let vtkStages = '';
 try {
   for (let run = 0; run < RUNS; run++) {
     for (const [name, a] of Object.entries(variants)) {
-      const r = timed(process.execPath, [...cliArgs, ...a], ROOT);
+      const r = timed(process.execPath, [...cliArgs, ...a], ROOT, envOf(name));
       results[name].push(r);
       if (name === 'ours') oursSummary = r.stdout;
     }
@@ -132,7 +138,22 @@ try {
     results.vtk.push(v);
     vtkStages = v.stdout.trim();
   }
+  const loadAfter = loadavg();
+  const sha = (f) =>
+    createHash('sha256')
+      .update(readFileSync(join(tmp, f)))
+      .digest('hex');
+  const sameModelOneThread = sha('ours.stl') === sha('ours-1t.stl');
+  if (!sameModelOneThread) throw new Error('the one-thread convert wrote a different model');
   const record = JSON.parse(readFileSync(join(tmp, 'ours.run.json'), 'utf8'));
+  // threads the model steps ran on (convert uses the free cores; see its --help)
+  const threadsOf = (f) =>
+    JSON.parse(readFileSync(join(tmp, f), 'utf8')).steps.find((x) => x.step === 'surface')?.options?.threads ?? 1;
+  const threads = {
+    ours: threadsOf('ours.run.json'),
+    oursNoAccuracy: threadsOf('ours-noacc.run.json'),
+    oursOneThread: threadsOf('ours-1t.run.json'),
+  };
   const summary = Object.fromEntries(
     Object.entries(results).map(([k, rs]) => [
       k,
@@ -148,11 +169,20 @@ try {
   const out = {
     input:
       'bench-data/ct_dicom (512x512x300 int16 CT phantom, 300 DICOM files); VTK reads the same voxels from bench-data/ct.nii',
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      loadAverage: { before: loadBefore, after: loadAfter },
+      date: new Date().toISOString(),
+    },
+    sameModelOneThread,
+    threads,
     summary,
     speedup: {
       ours: summary.vtk.seconds / summary.ours.seconds,
       oursNoAccuracy: summary.vtk.seconds / summary.oursNoAccuracy.seconds,
+      oursOneThread: summary.vtk.seconds / summary.oursOneThread.seconds,
     },
     ours: {
       triangles: record.metrics.triangles,
@@ -167,13 +197,18 @@ try {
   writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   console.log(oursSummary);
   console.log(`VTK: ${vtkStages}`);
-  console.log('\n| pipeline | wall s (median) | CPU s (user+sys) | peak RSS MB |');
-  console.log('|---|---|---|---|');
+  console.log('\n| pipeline | threads | wall s (median) | CPU s (user+sys) | peak RSS MB |');
+  console.log('|---|---|---|---|---|');
   for (const [k, s] of Object.entries(summary)) {
-    console.log(`| ${k} | ${s.seconds.toFixed(2)} | ${s.cpuSeconds.toFixed(2)} | ${s.peakRssMb} |`);
+    console.log(
+      `| ${k} | ${threads[k] ?? 'TBB'} | ${s.seconds.toFixed(2)} | ${s.cpuSeconds.toFixed(2)} | ${s.peakRssMb} |`,
+    );
   }
   console.log(
-    `\nspeed-up vs VTK: ${out.speedup.ours.toFixed(2)}x (with accuracy report), ${out.speedup.oursNoAccuracy.toFixed(2)}x (without)`,
+    `\nspeed-up vs VTK: ${out.speedup.ours.toFixed(2)}x (with accuracy report), ${out.speedup.oursNoAccuracy.toFixed(2)}x (without), ${out.speedup.oursOneThread.toFixed(2)}x (one thread; same model: ${sameModelOneThread})`,
+  );
+  console.log(
+    `load average (1, 5, 15 min) before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`,
   );
   console.log(`wrote ${OUT}`);
 } finally {

@@ -3,16 +3,19 @@
 // test): marching cubes at 300 HU, windowed-sinc smoothing (20 iterations, pass band 0.1) and
 // decimation to 10% of the triangles, on the 512x512x300 CT phantom.
 //
-//   npx tsc -b packages/ops packages/io && node scripts/bench-surface.mjs [--volume bench-data/ct.nii]
-//     [--reps 3] [--threads 2] [--out .bench-out/surface.json]
+//   npx tsc -b packages/cli && node scripts/bench-surface.mjs [--volume bench-data/ct.nii]
+//     [--dicom bench-data/ct_dicom] [--reps 3] [--threads 2] [--out .bench-out/surface.json]
 //
 // Ours runs in one Node process, VTK 9 (Debian python3-vtk9: vtkFlyingEdges3D,
 // vtkWindowedSincPolyDataFilter, vtkQuadricDecimation) in one /usr/bin/python3 process; each
 // reports wall time and CPU time per stage (extraction and smoothing: the median of --reps runs)
-// and the process's peak RSS after each stage (cumulative). VTK uses its SMP backend (TBB: all
-// cores); ours runs extraction on one thread, and smoothing both on one thread and on a worker
-// ParallelRunner of --threads threads ('smooth-mt'; skipped with --threads 1), whose result must
-// be bit-identical to the one-thread result (checked). The volume is generated if missing with
+// and the process's peak RSS after each stage (cumulative). VTK reads the NIfTI and uses its SMP
+// backend (TBB: all cores). Ours reads the NIfTI too ('read', for comparison) but extracts from
+// the same voxels loaded from the DICOM series ('readDicom'), which the DICOM loader puts on a
+// SharedArrayBuffer under Node, so the worker threads read them without a copy. Extraction and
+// smoothing run on one thread ('extract', 'smooth') and on a worker ParallelRunner of --threads
+// threads ('extract-mt', 'smooth-mt'; skipped with --threads 1), whose results must be
+// bit-identical to the one-thread results (checked). The volume is generated if missing with
 // ../shared/bench/make_phantom.py.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -48,7 +51,7 @@ function timed(reps, fn) {
   return { result, s, cpuS: runs.find((x) => x.s === s).cpuS, allS: runs.map((x) => +x.s.toFixed(3)) };
 }
 
-async function childOurs(volumePath, reps, threads) {
+async function childOurs(volumePath, dicomPath, reps, threads) {
   const { readNifti } = await import('@slice2solid/io');
   const ops = await import('@slice2solid/ops');
   const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -58,8 +61,23 @@ async function childOurs(volumePath, reps, threads) {
       .digest('hex');
   const out = {};
   let t = performance.now();
-  const volume = readNifti(new Uint8Array(readFileSync(volumePath)));
+  const nifti = readNifti(new Uint8Array(readFileSync(volumePath)));
   out.read = { s: (performance.now() - t) / 1000, peakRssMiB: rss() };
+  // extraction runs on the same voxels loaded from the DICOM series, which the DICOM loader puts
+  // on a SharedArrayBuffer under Node: the worker threads read them without a copy
+  let volume = nifti;
+  if (dicomPath && existsSync(dicomPath)) {
+    const { loadDicomSeries } = await import('@slice2solid/dicom');
+    const { readdirSync } = await import('node:fs');
+    t = performance.now();
+    const files = readdirSync(dicomPath)
+      .sort()
+      .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(dicomPath, name))) }));
+    volume = (await loadDicomSeries(files)).volume;
+    out.readDicom = { s: (performance.now() - t) / 1000, peakRssMiB: rss() };
+    if (volume.grid.size.join('x') !== nifti.grid.size.join('x')) throw new Error('DICOM and NIfTI sizes differ');
+  }
+  const onShared = typeof SharedArrayBuffer !== 'undefined' && volume.data.buffer instanceof SharedArrayBuffer;
   const ex = timed(reps, () => ops.marchingCubes(volume, { isoValue: ISO }));
   const mesh = ex.result;
   out.extract = {
@@ -69,31 +87,26 @@ async function childOurs(volumePath, reps, threads) {
     peakRssMiB: rss(),
     triangles: mesh.indices.length / 3,
     vertices: mesh.positions.length / 3,
+    voxelsOnSharedMemory: onShared,
   };
   if (threads > 1) {
-    // extraction by z-slabs on `threads` threads: the voxels must be on shared memory (a loader
-    // could put them there in the first place; the one copy is timed on its own)
+    // extraction by z-slabs on `threads` threads; voxels not on shared memory would be copied
+    // there first (inside the timed call)
     const { createWorkerRunner } = await import('@slice2solid/ops/node');
-    const { makeVolume } = await import('@slice2solid/core');
     const parallel = await createWorkerRunner({ threads });
     try {
-      t = performance.now();
-      const data = new Int16Array(new SharedArrayBuffer(volume.data.byteLength));
-      data.set(volume.data);
-      const shared = makeVolume({ grid: volume.grid, data });
-      const copyS = (performance.now() - t) / 1000;
-      const mt = timed(reps, () => ops.marchingCubes(shared, { isoValue: ISO, parallel }));
+      const mt = timed(reps, () => ops.marchingCubes(volume, { isoValue: ISO, parallel }));
       if (hash(mt.result.positions) !== hash(mesh.positions) || hash(mt.result.indices) !== hash(mesh.indices)) {
         throw new Error('threaded extraction differs');
       }
+      // cpuS counts this thread only (the workers are other threads of the process)
       out['extract-mt'] = {
         s: mt.s,
-        cpuS: mt.cpuS,
         allS: mt.allS,
         peakRssMiB: rss(),
         threads,
         identical: true,
-        copyToSharedS: copyS,
+        voxelsOnSharedMemory: onShared,
       };
     } finally {
       await parallel.close();
@@ -165,8 +178,9 @@ print(json.dumps(out))
 async function main() {
   const reps = Number(arg('reps', '3'));
   const threads = Number(arg('threads', '2'));
-  if (process.argv.includes('--child-ours')) return childOurs(arg('volume'), reps, threads);
+  if (process.argv.includes('--child-ours')) return childOurs(arg('volume'), arg('dicom'), reps, threads);
   const volumePath = resolve(ROOT, arg('volume', 'bench-data/ct.nii'));
+  const dicomPath = resolve(ROOT, arg('dicom', 'bench-data/ct_dicom'));
   if (!existsSync(volumePath)) {
     const r = spawnSync(
       'flock',
@@ -196,6 +210,8 @@ async function main() {
     '--child-ours',
     '--volume',
     volumePath,
+    '--dicom',
+    dicomPath,
     '--reps',
     String(reps),
     '--threads',
@@ -204,6 +220,7 @@ async function main() {
   const vtk = run(PYTHON, ['-c', VTK_SCRIPT, volumePath, String(reps)]);
   const stages = [
     'read',
+    ...(ours.readDicom ? ['readDicom'] : []),
     'extract',
     ...(ours['extract-mt'] ? ['extract-mt'] : []),
     'smooth',
@@ -211,7 +228,7 @@ async function main() {
     'decimate',
   ];
   const rows = stages.map((stage) => {
-    const v = vtk[stage.replace('-mt', '')];
+    const v = vtk[stage.replace('-mt', '').replace('readDicom', 'read')];
     const o = ours[stage];
     return {
       stage,
@@ -226,7 +243,7 @@ async function main() {
   });
   console.table(rows);
   console.log(
-    `triangles: ours ${ours.extract.triangles} -> ${ours.decimate.triangles}; VTK ${vtk.extract.triangles} -> ${vtk.decimate.triangles} (VTK ${vtk.vtk_version}, SMP backend ${vtk.smp_backend}, ${vtk.smp_threads} threads; ours: extract and smooth 1 thread, extract-mt / smooth-mt ${threads} threads, bit-identical to 1 thread; extract-mt after a ${ours['extract-mt']?.copyToSharedS?.toFixed(3)} s copy of the voxels to shared memory; median of ${reps})`,
+    `triangles: ours ${ours.extract.triangles} -> ${ours.decimate.triangles}; VTK ${vtk.extract.triangles} -> ${vtk.decimate.triangles} (VTK ${vtk.vtk_version}, SMP backend ${vtk.smp_backend}, ${vtk.smp_threads} threads; ours: extract and smooth 1 thread, extract-mt / smooth-mt ${threads} threads, bit-identical to 1 thread; voxels ${ours.extract.voxelsOnSharedMemory ? 'loaded from the DICOM series onto shared memory (no copy)' : 'copied to shared memory inside extract-mt'}; median of ${reps})`,
   );
   const outPath = resolve(ROOT, arg('out', '.bench-out/surface.json'));
   mkdirSync(dirname(outPath), { recursive: true });

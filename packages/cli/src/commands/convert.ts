@@ -10,6 +10,7 @@
  * with `slice2solid mesh` and the demo.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LabelMap, Volume } from '@slice2solid/core';
 import { companionFileNames, type MeshFormat, meshFormatFromFileName, writeMesh } from '@slice2solid/io';
@@ -30,6 +31,7 @@ import {
   THRESHOLD_PRESET_NAMES,
   THRESHOLD_PRESETS,
 } from '@slice2solid/ops';
+import { createWorkerRunner, type WorkerRunner } from '@slice2solid/ops/node';
 import { contentKind, type InputFile, readFolder } from '../input.js';
 import { writeFileAtomic } from '../output.js';
 import { AI_OPTIONS, parseModelRouteArgs, printModelReport, runModelRoute } from './ai-segment.js';
@@ -91,6 +93,8 @@ export const MODEL_HELP = `Model:
   --no-accuracy         skip the accuracy report (Dice, surface distance, volume change)
   --ascii               ASCII instead of binary STL
   --json                print the summary as JSON
+Large scans are modelled on every core that is free (S2S_THREADS=N sets the number of threads,
+1 = one); the model is the same, bit for bit, whatever the number of threads.
 Every run writes <name>.run.json next to the model: tool version, input hashes and geometry,
 every step with its options, output files, metrics, accuracy and warnings; no patient identifiers.`;
 
@@ -289,6 +293,46 @@ function signed(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 }
 
+/** Scans smaller than this (voxels) are modelled on one thread (starting workers would cost more). */
+export const MODEL_THREADS_MIN_VOXELS = 1 << 23;
+
+/**
+ * Cores not busy with other work right now: the cores less the other runnable threads of the
+ * system (Linux: /proc/loadavg's instantaneous "running" count, the lowest of a few samples,
+ * less this thread; elsewhere the 1-minute load average). Threads that must wait for a busy core
+ * make every step wait for them (each step ends when all its slabs are done), so a second thread
+ * only pays on a free core.
+ */
+export async function freeCores(): Promise<number> {
+  const cores = availableParallelism();
+  let others = Number.POSITIVE_INFINITY;
+  try {
+    for (let n = 0; n < 5; n++) {
+      if (n > 0) await new Promise((r) => setTimeout(r, 4));
+      const running = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3]?.split('/')[0]);
+      if (Number.isFinite(running)) others = Math.min(others, Math.max(0, running - 1));
+    }
+  } catch {
+    // not Linux
+  }
+  if (!Number.isFinite(others)) others = loadavg()[0] ?? 0;
+  return Math.max(1, Math.min(cores, Math.round(cores - others)));
+}
+
+/**
+ * Worker threads for the model steps of a scan this size: one per free core (freeCores; the
+ * environment variable S2S_THREADS sets the number instead, 1 = none), for scans of
+ * MODEL_THREADS_MIN_VOXELS voxels or more. Resolves to undefined (one thread) when the workers
+ * cannot start. The model does not depend on the number of threads.
+ */
+export async function modelRunner(voxels: number): Promise<WorkerRunner | undefined> {
+  if (voxels < MODEL_THREADS_MIN_VOXELS) return undefined;
+  const env = Number(process.env.S2S_THREADS);
+  const threads = Number.isInteger(env) && env >= 1 ? Math.min(env, 64) : await freeCores();
+  if (threads <= 1) return undefined;
+  return createWorkerRunner({ threads }).catch(() => undefined);
+}
+
 /** Runs buildModel, writes the model and run record, prints the summary; returns the exit code. */
 export async function buildAndWrite(
   ctx: CommandContext,
@@ -303,9 +347,18 @@ export async function buildAndWrite(
     loadSteps: readonly StepRecord[];
     t0: number;
     runAt: Date;
+    /** Worker threads for the model steps (default: modelRunner for the input's size); the model is the same without. */
+    parallel?: Promise<WorkerRunner | undefined> | undefined;
   },
 ): Promise<number> {
-  const result = await buildModel(init.input, { ...init.options, ...ctx.run });
+  const size = init.input.grid.size;
+  const parallel = await (init.parallel ?? modelRunner(size[0] * size[1] * size[2]));
+  let result: BuildModelResult;
+  try {
+    result = await buildModel(init.input, { ...init.options, ...ctx.run, ...(parallel ? { parallel } : {}) });
+  } finally {
+    await parallel?.close();
+  }
   const steps = [...init.loadSteps, ...result.steps];
   const written = await writeModel(ctx, init.outPath, init.format, result, {
     command: init.command,
@@ -379,6 +432,9 @@ Examples:
     const input = await loadInputFromArgs(ctx, args, inPath);
     for (const w of input.warnings) ctx.stderr.write(`warning: ${w}\n`);
     const tLoad = performance.now();
+    // the workers start while the input is hashed
+    const g = input.volume.grid.size;
+    const parallel = modelRoute ? undefined : modelRunner(g[0] * g[1] * g[2]);
     const hashes = await hashInputPath(resolve(ctx.cwd, inPath));
     const record = inputRecord({
       kind: input.kind,
@@ -449,6 +505,7 @@ Examples:
       loadSteps: [loadStep],
       t0,
       runAt,
+      parallel,
     });
   },
 };

@@ -23,6 +23,19 @@ function storedRange(f: DicomFile): [number, number] {
   return [0, 2 ** bits - 1];
 }
 
+/**
+ * Memory for the voxels: a SharedArrayBuffer under Node, so worker threads (the ParallelRunner of
+ * @slice2solid/ops/node) read the volume without a copy; a plain ArrayBuffer elsewhere (browsers
+ * offer SharedArrayBuffer only to cross-origin isolated pages and refuse it in transfer lists).
+ */
+function voxelBuffer(bytes: number): ArrayBuffer {
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  if (typeof node === 'string' && typeof SharedArrayBuffer !== 'undefined') {
+    return new SharedArrayBuffer(bytes) as unknown as ArrayBuffer;
+  }
+  return new ArrayBuffer(bytes);
+}
+
 export function assembleStack(layout: StackLayout, options: RunOptions = {}): AssembledStack {
   const nT = layout.slices.length;
   const nK = layout.positions.length;
@@ -50,10 +63,10 @@ export function assembleStack(layout: StackLayout, options: RunOptions = {}): As
     out = new Uint8Array(total);
     mode = 'u8';
   } else if (integerRescale && lo >= -32768 && hi <= 32767) {
-    out = new Int16Array(total);
+    out = new Int16Array(voxelBuffer(2 * total));
     mode = 'i16';
   } else {
-    out = new Float32Array(total);
+    out = new Float32Array(voxelBuffer(4 * total));
     mode = 'f32';
   }
   const tick = progressReporter('assemble', nT * nK, options);

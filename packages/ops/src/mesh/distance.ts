@@ -3,6 +3,7 @@
  * Used by the accuracy report and by tests that compare meshes.
  */
 import { check, type Mesh } from '@slice2solid/core';
+import { allocUint8, isShareable, type ParallelRunner } from '../parallel/runner.js';
 
 /** Squared distance from p to triangle abc (Ericson, Real-Time Collision Detection, 5.1.5). */
 export function pointTriangleDistanceSq(
@@ -98,6 +99,17 @@ function dist2(px: number, py: number, pz: number, P: ArrayLike<number>, i: numb
   return dx * dx + dy * dy + dz * dz;
 }
 
+/** The arrays of a MeshDistanceIndex (see parts / fromParts). */
+export interface MeshDistanceIndexParts {
+  readonly P: Float32Array;
+  readonly I: Uint32Array;
+  readonly lo: readonly number[];
+  readonly cell: number;
+  readonly dims: readonly number[];
+  readonly off: Uint32Array;
+  readonly tris: Uint32Array;
+}
+
 /** Uniform-grid index over a mesh's triangles for nearest-distance queries. */
 export class MeshDistanceIndex {
   private readonly P: Float32Array;
@@ -144,34 +156,82 @@ export class MeshDistanceIndex {
     this.cell = cell;
     this.lo = lo;
     this.dims = [0, 1, 2].map((r) => Math.max(1, Math.floor((hi[r]! - lo[r]!) / cell) + 1)) as [number, number, number];
-    const [dx, dy] = this.dims;
-    const ncell = this.dims[0] * this.dims[1] * this.dims[2];
+    const [dx, dy, dz] = this.dims;
+    const ncell = dx * dy * dz;
     const off = new Uint32Array(ncell + 1);
-    const forEachCell = (t: number, fn: (c: number) => void) => {
-      const cmin = [0, 0, 0];
-      const cmax = [0, 0, 0];
+    // each triangle's box of cells, once (then counted and filled in the same order)
+    const box = new Int32Array(6 * nt);
+    for (let t = 0; t < nt; t++) {
+      const a = 3 * I[3 * t]!;
+      const b = 3 * I[3 * t + 1]!;
+      const c = 3 * I[3 * t + 2]!;
       for (let r = 0; r < 3; r++) {
-        let mn = Infinity;
-        let mx = -Infinity;
-        for (let m = 0; m < 3; m++) {
-          const x = P[3 * I[t + m]! + r]!;
-          mn = Math.min(mn, x);
-          mx = Math.max(mx, x);
-        }
-        cmin[r] = Math.min(this.dims[r]! - 1, Math.floor((mn - lo[r]!) / cell));
-        cmax[r] = Math.min(this.dims[r]! - 1, Math.floor((mx - lo[r]!) / cell));
+        const pa = P[a + r]!;
+        const pb = P[b + r]!;
+        const pc = P[c + r]!;
+        const mn = Math.min(pa, pb, pc);
+        const mx = Math.max(pa, pb, pc);
+        const d = this.dims[r]! - 1;
+        box[6 * t + r] = Math.min(d, Math.floor((mn - lo[r]!) / cell));
+        box[6 * t + 3 + r] = Math.min(d, Math.floor((mx - lo[r]!) / cell));
       }
-      for (let k = cmin[2]!; k <= cmax[2]!; k++)
-        for (let j = cmin[1]!; j <= cmax[1]!; j++) for (let i = cmin[0]!; i <= cmax[0]!; i++) fn((k * dy + j) * dx + i);
-    };
-    for (let t = 0; t < I.length; t += 3) forEachCell(t, (c) => off[c + 1]!++);
+    }
+    for (let t = 0; t < nt; t++) {
+      const o = 6 * t;
+      for (let k = box[o + 2]!; k <= box[o + 5]!; k++)
+        for (let j = box[o + 1]!; j <= box[o + 4]!; j++)
+          for (let i = box[o]!; i <= box[o + 3]!; i++) off[(k * dy + j) * dx + i + 1]!++;
+    }
     for (let c = 0; c < ncell; c++) off[c + 1]! += off[c]!;
     const tris = new Uint32Array(off[ncell]!);
     const fill = off.slice(0, ncell);
-    for (let t = 0; t < I.length; t += 3) forEachCell(t, (c) => (tris[fill[c]!++] = t / 3));
+    for (let t = 0; t < nt; t++) {
+      const o = 6 * t;
+      for (let k = box[o + 2]!; k <= box[o + 5]!; k++)
+        for (let j = box[o + 1]!; j <= box[o + 4]!; j++)
+          for (let i = box[o]!; i <= box[o + 3]!; i++) tris[fill[(k * dy + j) * dx + i]!++] = t;
+    }
     this.off = off;
     this.tris = tris;
     this.stamp = new Uint32Array(nt);
+  }
+
+  /** The index's arrays, on shared memory for the runner's threads (copies where they are not). */
+  parts(runner?: ParallelRunner): MeshDistanceIndexParts {
+    const share = <A extends Float32Array | Uint32Array>(a: A): A => {
+      if (isShareable(a, runner)) return a;
+      const c = new (a.constructor as new (b: ArrayBuffer) => A)(
+        allocUint8(a.byteLength, runner).buffer as ArrayBuffer,
+      );
+      c.set(a as never);
+      return c;
+    };
+    return {
+      P: share(this.P),
+      I: share(this.I),
+      lo: [...this.lo],
+      cell: this.cell,
+      dims: [...this.dims],
+      off: share(this.off),
+      tris: share(this.tris),
+    };
+  }
+
+  /** An index over the arrays of parts() (its own query stamps; the arrays are shared, read only). */
+  static fromParts(p: MeshDistanceIndexParts): MeshDistanceIndex {
+    const idx = Object.create(MeshDistanceIndex.prototype) as MeshDistanceIndex;
+    Object.assign(idx, {
+      P: p.P,
+      I: p.I,
+      lo: [...p.lo],
+      cell: p.cell,
+      dims: [...p.dims],
+      off: p.off,
+      tris: p.tris,
+      stamp: new Uint32Array(p.I.length / 3),
+      query: 0,
+    });
+    return idx;
   }
 
   /** Distance (mm) from (x, y, z) to the nearest point of the mesh. */
@@ -192,6 +252,14 @@ export class MeshDistanceIndex {
       c[r] = cl;
     }
     const rmax = Math.max(...[0, 1, 2].map((r) => Math.max(c[r]!, dims[r]! - 1 - c[r]!)));
+    // distance from p to the nearest face of its own cell (>= 0 inside the box)
+    let inCell = 0;
+    if (outside === 0) {
+      const fx = x - lo[0] - c[0]! * cell;
+      const fy = y - lo[1] - c[1]! * cell;
+      const fz = z - lo[2] - c[2]! * cell;
+      inCell = Math.max(0, Math.min(fx, cell - fx, fy, cell - fy, fz, cell - fz));
+    }
     let best = Infinity;
     for (let ring = 0; ring <= rmax; ring++) {
       const k0 = c[2]! - ring;
@@ -213,8 +281,8 @@ export class MeshDistanceIndex {
         }
       }
       // everything not yet visited is at least `ring` cells away (also when p is outside the box,
-      // where it is even further)
-      const bound = Math.max(ring, outside - 1) * cell;
+      // where it is even further); inside the box, plus p's distance to the faces of its own cell
+      const bound = outside === 0 ? ring * cell + inCell : Math.max(ring, outside - 1) * cell;
       if (best <= bound * bound) break;
     }
     return Math.sqrt(best);

@@ -11,8 +11,8 @@
  * - vertices used by no triangle do not move.
  */
 import { check, type Mesh, S2SError } from '@slice2solid/core';
-import { allocInt32, type ParallelRunner, splitRange, useRunner } from '../parallel/runner.js';
-import { type SmoothListsArgs, smoothListsPass } from './smooth-kernels.js';
+import { allocInt32, isShareable, type ParallelRunner, splitRange, useRunner } from '../parallel/runner.js';
+import { type SmoothPackArgs, type SmoothRawListsArgs, smoothListsPass } from './smooth-kernels.js';
 import { checkMesh } from './topology.js';
 
 export interface SmoothCommonOptions {
@@ -52,6 +52,7 @@ export function smoothGraph3(
     throw new S2SError('INVALID_ARGUMENT', `boundary must be 'smooth' or 'fixed', got '${String(boundary)}'`);
   }
   const nv = mesh.positions.length / 3;
+  if (useRunner(runner)) return smoothGraph3Threads(mesh, nv, boundary, runner);
   const I = mesh.indices;
   const n3 = I.length;
   // 1. every half-edge u -> w (u !== w) puts w in u's list and u in w's list, so neighbour u
@@ -96,9 +97,7 @@ export function smoothGraph3(
   }
   // 2. per vertex (see smoothListsPass): the kept neighbours, in place at the start of its list
   const cnt = allocInt32(nv, runner);
-  const args: SmoothListsArgs = { off, adj, cnt, smoothCurves: boundary === 'smooth' ? 1 : 0 };
-  if (useRunner(runner)) runner.runSlabs('smooth.lists', args, splitRange(nv, runner, 4, 4096));
-  else smoothListsPass(args, 0, nv);
+  smoothListsPass({ off, adj, cnt, smoothCurves: boundary === 'smooth' ? 1 : 0 }, 0, nv);
   // 3. packed
   const out = allocInt32(nv + 1, runner);
   for (let v = 0; v < nv; v++) out[v + 1] = out[v]! + cnt[v]!;
@@ -109,6 +108,44 @@ export function smoothGraph3(
     const k = cnt[v]!;
     for (let i = 0; i < k; i++) nbr3[d + i] = adj[s + i]!;
   }
+  return { off: out, nbr3 };
+}
+
+/**
+ * smoothGraph3 on the runner's threads, vertex range by vertex range: each range scans all
+ * triangles for its own vertices' raw lists (so the lists hold the same entries, in the same
+ * order, as on one thread), then sorts and packs them; the result is identical.
+ */
+function smoothGraph3Threads(
+  mesh: Mesh,
+  nv: number,
+  boundary: 'smooth' | 'fixed',
+  runner: ParallelRunner,
+): SmoothGraph3 {
+  let I = mesh.indices;
+  if (!isShareable(I, runner)) {
+    const c = new Uint32Array(allocInt32(I.length, runner).buffer);
+    c.set(I);
+    I = c;
+  }
+  // one range per thread for the two triangle scans (each range reads every triangle)
+  const scan = splitRange(nv, runner, 1, 4096);
+  const off = allocInt32(nv + 1, runner);
+  const raw: SmoothRawListsArgs = { I, off, fill: off, adj: off };
+  runner.runSlabs('smooth.count', raw, scan);
+  for (let v = 0; v < nv; v++) off[v + 1]! += off[v]!;
+  const adj = allocInt32(off[nv]!, runner);
+  const fill = allocInt32(nv, runner);
+  fill.set(off.subarray(0, nv));
+  runner.runSlabs('smooth.fill', { I, off, fill, adj }, scan);
+  const ranges = splitRange(nv, runner, 16, 4096);
+  const cnt = allocInt32(nv, runner);
+  runner.runSlabs('smooth.lists', { off, adj, cnt, smoothCurves: boundary === 'smooth' ? 1 : 0 }, ranges);
+  const out = allocInt32(nv + 1, runner);
+  for (let v = 0; v < nv; v++) out[v + 1] = out[v]! + cnt[v]!;
+  const nbr3 = allocInt32(out[nv]!, runner);
+  const pack: SmoothPackArgs = { off, adj, cnt, out, nbr3 };
+  runner.runSlabs('smooth.pack', pack, ranges);
   return { off: out, nbr3 };
 }
 

@@ -167,3 +167,94 @@ export function sincStepPass(a: SincStepArgs, start: number, end: number): void 
     x3[m + 2]! += cj * r2;
   }
 }
+
+/** Arguments of the 'smooth.count' and 'smooth.fill' kernels (raw neighbour lists, by vertex range). */
+export interface SmoothRawListsArgs {
+  readonly I: Uint32Array;
+  /** count: off[v + 1] += raw list length of v; fill: unused. */
+  readonly off: Int32Array;
+  /** fill: next free slot of each vertex's list (starts at off[v]); count: unused. */
+  readonly fill: Int32Array;
+  readonly adj: Int32Array;
+}
+
+/**
+ * For the vertices v in [start, end): off[v + 1] = the number of half-edges u -> w (u !== w) with
+ * v at either end, over all triangles (each range scans every triangle and counts only its own
+ * vertices, so ranges write disjoint entries).
+ */
+export function smoothCountPass(a: SmoothRawListsArgs, start: number, end: number): void {
+  const { I, off } = a;
+  const n3 = I.length;
+  const len = end - start;
+  for (let t = 0; t < n3; t += 3) {
+    const p = I[t]!;
+    const q = I[t + 1]!;
+    const r = I[t + 2]!;
+    const pIn = (p - start) >>> 0 < len;
+    const qIn = (q - start) >>> 0 < len;
+    const rIn = (r - start) >>> 0 < len;
+    if (!(pIn || qIn || rIn)) continue;
+    if (p !== q) {
+      if (pIn) off[p + 1]!++;
+      if (qIn) off[q + 1]!++;
+    }
+    if (q !== r) {
+      if (qIn) off[q + 1]!++;
+      if (rIn) off[r + 1]!++;
+    }
+    if (r !== p) {
+      if (rIn) off[r + 1]!++;
+      if (pIn) off[p + 1]!++;
+    }
+  }
+}
+
+/** For the vertices in [start, end): appends their raw neighbours in triangle order (as the one-thread fill). */
+export function smoothFillPass(a: SmoothRawListsArgs, start: number, end: number): void {
+  const { I, fill, adj } = a;
+  const n3 = I.length;
+  const len = end - start;
+  for (let t = 0; t < n3; t += 3) {
+    const p = I[t]!;
+    const q = I[t + 1]!;
+    const r = I[t + 2]!;
+    const pIn = (p - start) >>> 0 < len;
+    const qIn = (q - start) >>> 0 < len;
+    const rIn = (r - start) >>> 0 < len;
+    if (!(pIn || qIn || rIn)) continue;
+    if (p !== q) {
+      if (pIn) adj[fill[p]!++] = q;
+      if (qIn) adj[fill[q]!++] = p;
+    }
+    if (q !== r) {
+      if (qIn) adj[fill[q]!++] = r;
+      if (rIn) adj[fill[r]!++] = q;
+    }
+    if (r !== p) {
+      if (rIn) adj[fill[r]!++] = p;
+      if (pIn) adj[fill[p]!++] = r;
+    }
+  }
+}
+
+/** Arguments of the 'smooth.pack' kernel. */
+export interface SmoothPackArgs {
+  readonly off: Int32Array;
+  readonly adj: Int32Array;
+  readonly cnt: Int32Array;
+  /** Packed offsets (prefix sums of cnt). */
+  readonly out: Int32Array;
+  readonly nbr3: Int32Array;
+}
+
+/** Copies the kept neighbours of the vertices in [start, end) to their packed place. */
+export function smoothPackPass(a: SmoothPackArgs, start: number, end: number): void {
+  const { off, adj, cnt, out, nbr3 } = a;
+  for (let v = start; v < end; v++) {
+    const s = off[v]!;
+    const d = out[v]!;
+    const k = cnt[v]!;
+    for (let i = 0; i < k; i++) nbr3[d + i] = adj[s + i]!;
+  }
+}

@@ -123,7 +123,7 @@ export function smoothWindowedSinc(mesh: Mesh, options: WindowedSincOptions = {}
     x0[m + 2] = P[m + 2]! - cz;
   }
   const { off, nbr3 } = g;
-  const ranges = runner ? splitRange(nv, runner, 4, 4096) : [];
+  const ranges = runner ? splitRange(nv, runner, 16, 4096) : [];
   const report = progressReporter('windowed-sinc smoothing', N, options);
   // x1 = (I - K/2) x0 = (x0 + avg x0) / 2 ; x3 = c0 x0 + c1 x1
   const first = { off, nbr3, x0, x1, x3, c0: c[0]!, c1: c[1]! };

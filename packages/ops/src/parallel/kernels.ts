@@ -2,8 +2,18 @@
 // it lists only pure functions of (args, start, end) that write disjoint parts of their output.
 import { gaussianColumns, gaussianSlices } from '../filters/gaussian-passes.js';
 import { medianSlices } from '../filters/median.js';
-import { sincFirstPass, sincStepPass, smoothListsPass } from '../mesh/smooth-kernels.js';
+import {
+  sincFirstPass,
+  sincStepPass,
+  smoothCountPass,
+  smoothFillPass,
+  smoothListsPass,
+  smoothPackPass,
+} from '../mesh/smooth-kernels.js';
 import { ballDilate, ballPack } from '../morphology/ball-bits.js';
+import { simplifyGroups } from '../pipeline/decimate-closed.js';
+import { accuracyToMask, accuracyToMesh } from '../pipeline/model-accuracy.js';
+import { antialiasXY, antialiasZ } from '../surface/antialias-mask.js';
 import { classifyPlanes, countLayers, sweepLayersKernel } from '../surface/marching-cubes.js';
 
 /** Arguments of 'runner.rendezvous', a self-test of runners (see rendezvous()). */
@@ -42,9 +52,17 @@ export const KERNELS = {
   'sinc.first': sincFirstPass,
   'sinc.step': sincStepPass,
   'smooth.lists': smoothListsPass,
+  'smooth.count': smoothCountPass,
+  'smooth.fill': smoothFillPass,
+  'smooth.pack': smoothPackPass,
   'mc.classify': classifyPlanes,
   'mc.count': countLayers,
   'mc.sweep': sweepLayersKernel,
+  'aa.xy': antialiasXY,
+  'aa.z': antialiasZ,
+  'decimate.groups': simplifyGroups,
+  'accuracy.toMask': accuracyToMask,
+  'accuracy.toMesh': accuracyToMesh,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -38,11 +38,12 @@ import { meshMetrics } from '../mesh/metrics.js';
 import { smoothTaubin, TAUBIN_SMOOTH_DEFAULTS } from '../mesh/smooth-taubin.js';
 import { smoothWindowedSinc, WINDOWED_SINC_DEFAULTS } from '../mesh/smooth-windowed-sinc.js';
 import { checkWatertight } from '../mesh/watertight-check.js';
+import { type ParallelOptions, useRunner } from '../parallel/runner.js';
 import { type SegmentOptions, segmentVolumeDetailed } from '../segment/segment.js';
 import { ANTIALIAS_MASK_DEFAULTS, maskSurface } from '../surface/antialias-mask.js';
 import { SURFACE_NETS_DEFAULTS, surfaceNets } from '../surface/surface-nets.js';
 import { type CleanClosedReport, cleanClosedMesh } from './clean-closed.js';
-import { decimateKeepingClosed } from './decimate-closed.js';
+import { decimateKeepingClosed, SIMPLIFY_GROUPS, SIMPLIFY_GROUPS_MIN_TRIANGLES } from './decimate-closed.js';
 import { MODEL_ACCURACY_DEFAULTS, modelAccuracy } from './model-accuracy.js';
 import { HEAD_SKIN_WARNING, type StepRecord } from './run-record.js';
 import { VERTEX_COLORS_DEFAULTS, vertexColorsFromScan } from './vertex-colors.js';
@@ -51,7 +52,7 @@ export type SurfaceMethod = 'auto' | 'marching-cubes' | 'surface-nets';
 export type SmoothingMethod = 'windowed-sinc' | 'taubin' | 'none';
 export type ModelColor = 'segment' | 'intensity';
 
-export interface BuildModelOptions extends RunOptions {
+export interface BuildModelOptions extends RunOptions, ParallelOptions {
   /** How to segment a Volume input (preset / range / Otsu and clean-ups); ignored for a label map. */
   readonly segment?: Omit<SegmentOptions, 'signal' | 'onProgress'> | undefined;
   /** Label values to model (default: every segment present). */
@@ -257,6 +258,9 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
   const o = { ...BUILD_MODEL_DEFAULTS, ...stripUndefined(options) } as typeof BUILD_MODEL_DEFAULTS & BuildModelOptions;
   checkOptions(o);
   const run: RunOptions = { signal: options.signal, onProgress: options.onProgress };
+  // threads for the surface and smoothing steps (results are identical with any number of threads)
+  const par: ParallelOptions = useRunner(options.parallel) ? { parallel: options.parallel } : {};
+  const threads = par.parallel?.threads ?? 1;
   const steps: StepRecord[] = [];
   const warnings: string[] = [];
   const timed = async <T>(fn: () => T | Promise<T>): Promise<[T, number]> => {
@@ -354,10 +358,15 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
           };
     const [out, s] = await timed(() =>
       o.smoothing === 'windowed-sinc'
-        ? smoothWindowedSinc(mesh, { iterations: o.smoothIterations, passBand: o.passBand, ...run })
+        ? smoothWindowedSinc(mesh, { iterations: o.smoothIterations, passBand: o.passBand, ...run, ...par })
         : smoothTaubin(mesh, { iterations: o.smoothIterations, ...run }),
     );
-    steps.push({ step: 'smooth', ...(structure ? { structure } : {}), options: opts, seconds: s });
+    steps.push({
+      step: 'smooth',
+      ...(structure ? { structure } : {}),
+      options: { ...opts, ...(o.smoothing === 'windowed-sinc' ? { threads } : {}) },
+      seconds: s,
+    });
     return out;
   };
   const reduce = async (mesh: Mesh, structure: string | undefined): Promise<Mesh> => {
@@ -365,6 +374,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
     const before = mesh.indices.length / 3;
     const [res, s] = await timed(() =>
       decimateKeepingClosed(mesh, {
+        ...par,
         targetRatio: o.decimate,
         ...(o.decimateMaxErrorMm !== undefined ? { maxErrorMm: o.decimateMaxErrorMm } : {}),
         ...run,
@@ -379,6 +389,8 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
         maxErrorMm: o.decimateMaxErrorMm ?? null,
         lockBorder: true,
         keepClosed: true,
+        threads,
+        pieceGroups: (mesh.groups?.length ?? 1) <= 1 && before >= SIMPLIFY_GROUPS_MIN_TRIANGLES ? SIMPLIFY_GROUPS : 1,
       },
       seconds: s,
       result: {
@@ -438,7 +450,9 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
     crop?: { data: Uint8Array; grid: Grid };
   }
   const cropOf = (value: number) => {
-    const mask = maskOfLabel(labels, value);
+    // a Uint8 label map holding only label 1 is that label's mask already (0 / 1): no copy
+    const only1 = value === 1 && present.size === 1 && present.has(1) && labels.data instanceof Uint8Array;
+    const mask = only1 ? (labels.data as Uint8Array) : maskOfLabel(labels, value);
     const box = boundingBox(mask, grid, { marginMm })!;
     return { box, ...cropArray(mask, grid, box) };
   };
@@ -447,7 +461,9 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
     for (const seg of segments) {
       const crop = cropOf(seg.value);
       const box = crop.box;
-      const [raw, s] = await timed(() => maskSurface(crop.data, crop.grid, { sigmaVoxels: o.antialiasSigma, ...run }));
+      const [raw, s] = await timed(() =>
+        maskSurface(crop.data, crop.grid, { sigmaVoxels: o.antialiasSigma, ...run, ...par }),
+      );
       steps.push({
         step: 'surface',
         structure: seg.name,
@@ -458,6 +474,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
           isoValue: 0.5,
           closeBoundary: true,
           cropBox: { start: [...box.start], end: [...box.end] },
+          threads,
         },
         seconds: s,
         result: { triangles: raw.indices.length / 3, vertices: raw.positions.length / 3 },
@@ -542,6 +559,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
       const [acc, s] = await timed(() => {
         try {
           return modelAccuracy(p.mesh, crop.data, crop.grid, {
+            ...par,
             referenceMesh: p.raw,
             maxSamples: o.accuracySamples,
             ...run,
@@ -562,6 +580,7 @@ export async function buildModel(input: Volume | LabelMap, options: BuildModelOp
           dice: 'final mesh voxelized on the segmentation grid',
           distance: 'mesh vertices <-> voxel-face surface of the mask, exact point-to-surface',
           maxSamples: o.accuracySamples,
+          threads,
         },
         seconds: s,
         result: { samples: acc.distance.samples, exhaustive: acc.exhaustive },

@@ -28,9 +28,20 @@ import { MeshoptSimplifier } from 'meshoptimizer/simplifier';
 import { DECIMATE_DEFAULTS, type DecimateOptions, decimate } from '../mesh/decimate.js';
 import { buildEdgeTable, checkMesh, triangleComponents } from '../mesh/topology.js';
 import { weld } from '../mesh/weld.js';
+import {
+  allocFloat32,
+  allocInt32,
+  allocUint8,
+  isShareable,
+  type ParallelOptions,
+  useRunner,
+} from '../parallel/runner.js';
 import { compactMesh, removeCoincidentTriangles, splitNonManifold } from './clean-closed.js';
 
-export interface DecimateClosedOptions extends DecimateOptions {}
+export interface DecimateClosedOptions extends DecimateOptions, ParallelOptions {
+  /** Meshes from this many triangles on are simplified as SIMPLIFY_GROUPS groups of whole pieces (default SIMPLIFY_GROUPS_MIN_TRIANGLES). */
+  readonly pieceGroupsFrom?: number;
+}
 
 export const DECIMATE_CLOSED_DEFAULTS = {} as const;
 
@@ -74,16 +85,118 @@ function badVertices(mesh: Mesh): Uint8Array {
   return bad;
 }
 
+/** Meshes from this many triangles on are simplified as SIMPLIFY_GROUPS groups of whole pieces. */
+export const SIMPLIFY_GROUPS_MIN_TRIANGLES = 1 << 19;
+/** Groups of a large mesh (independent of the number of threads, so the result is too). */
+export const SIMPLIFY_GROUPS = 4;
+
+let meshoptReady = false;
+void MeshoptSimplifier.ready?.then(() => {
+  meshoptReady = true;
+});
+
+/** Arguments of the 'decimate.groups' kernel. */
+export interface SimplifyGroupsArgs {
+  readonly positions: Float32Array;
+  /** The triangles of group g are indices[start[g] .. start[g + 1]) (input vertex numbers). */
+  readonly indices: Uint32Array;
+  readonly start: Int32Array;
+  /** Output: group g's simplified triangles at out[start[g] ..], outCount[g] indices. */
+  readonly out: Uint32Array;
+  readonly outCount: Int32Array;
+  readonly errors: Float32Array;
+  readonly ratio: number;
+  readonly maxError: number;
+  readonly lockBorder: boolean;
+}
+
+/**
+ * Simplifies groups [g0, g1) one at a time, each on its own compact vertex array (its pieces
+ * share no vertex with other groups); results in input vertex numbers. Throws when
+ * meshoptimizer's WebAssembly is not instantiated yet on this thread (the caller then runs the
+ * groups on its own thread: the result is the same).
+ */
+export function simplifyGroups(args: SimplifyGroupsArgs, g0: number, g1: number): void {
+  if (!meshoptReady) throw new Error('meshoptimizer is not ready on this thread');
+  const { positions, indices, start, out, outCount, errors, ratio, maxError, lockBorder } = args;
+  const flags: ('LockBorder' | 'ErrorAbsolute')[] = ['ErrorAbsolute'];
+  if (lockBorder) flags.push('LockBorder');
+  const local = new Int32Array(positions.length / 3).fill(-1);
+  for (let g = g0; g < g1; g++) {
+    const s = start[g]!;
+    const e = start[g + 1]!;
+    const idx = new Uint32Array(e - s);
+    const back: number[] = [];
+    for (let n = s; n < e; n++) {
+      const v = indices[n]!;
+      let l = local[v]!;
+      if (l < 0) {
+        l = back.length;
+        local[v] = l;
+        back.push(v);
+      }
+      idx[n - s] = l;
+    }
+    const P = new Float32Array(3 * back.length);
+    for (let l = 0; l < back.length; l++) {
+      const v = 3 * back[l]!;
+      P[3 * l] = positions[v]!;
+      P[3 * l + 1] = positions[v + 1]!;
+      P[3 * l + 2] = positions[v + 2]!;
+      local[back[l]!] = -1;
+    }
+    const target = Math.floor((idx.length / 3) * ratio) * 3;
+    const [res, err] = MeshoptSimplifier.simplify(idx, P, 3, target, maxError, flags);
+    for (let n = 0; n < res.length; n++) out[s + n] = back[res[n]!]!;
+    outCount[g] = res.length;
+    errors[g] = err;
+  }
+}
+
+/**
+ * The triangles of a mesh in `groups` groups of whole connected pieces of about equal size
+ * (largest pieces first, each to the lightest group; ties by piece order), so the groups can be
+ * simplified independently. Piece and triangle order are kept within a group.
+ */
+function pieceGroups(indices: Uint32Array, nv: number, groups: number): { order: Uint32Array; start: Int32Array } {
+  const { triComp, count } = triangleComponents(indices, nv);
+  const size = new Int32Array(count);
+  for (let t = 0; t < triComp.length; t++) size[triComp[t]!]!++;
+  const byCount = Array.from({ length: count }, (_, c) => c).sort((a, b) => size[b]! - size[a]! || a - b);
+  const load = new Float64Array(groups);
+  const groupOf = new Int32Array(count);
+  for (const c of byCount) {
+    let best = 0;
+    for (let g = 1; g < groups; g++) if (load[g]! < load[best]!) best = g;
+    groupOf[c] = best;
+    load[best]! += size[c]!;
+  }
+  const start = new Int32Array(groups + 1);
+  for (let g = 0; g < groups; g++) start[g + 1] = start[g]! + 3 * load[g]!;
+  const fill = start.slice(0, groups);
+  const order = new Uint32Array(indices.length);
+  for (let t = 0; t < triComp.length; t++) {
+    const o = fill[groupOf[triComp[t]!]!]!;
+    order[o] = indices[3 * t]!;
+    order[o + 1] = indices[3 * t + 1]!;
+    order[o + 2] = indices[3 * t + 2]!;
+    fill[groupOf[triComp[t]!]!]! += 3;
+  }
+  return { order, start };
+}
+
 /**
  * Quadric simplification of a single-structure mesh with meshoptimizer, keeping the INPUT vertex
  * numbering (output indices refer to input vertices; unused ones are dropped later). Same
  * settings as mesh/decimate.ts (absolute error, locked border); vertices at identical positions
  * are welded first only when there are any (a marching-cubes mesh has none, and welding millions
- * of vertices is slow).
+ * of vertices is slow). Large meshes (SIMPLIFY_GROUPS_MIN_TRIANGLES) are simplified as
+ * SIMPLIFY_GROUPS groups of whole pieces, each to the target ratio, on the runner's threads when
+ * there is one (the same groups and the same result without).
  */
 async function simplifyIndexed(
   input: Mesh,
-  options: DecimateOptions,
+  options: DecimateClosedOptions,
 ): Promise<{ mesh: Mesh; errorMm: number; source: Mesh }> {
   checkMesh(input);
   const mesh = hasCoincidentVertices(input.positions) ? weld(input) : input;
@@ -97,20 +210,93 @@ async function simplifyIndexed(
     });
   }
   await MeshoptSimplifier.ready;
+  meshoptReady = true;
   throwIfAborted(options.signal);
-  const flags: ('LockBorder' | 'ErrorAbsolute')[] = ['ErrorAbsolute'];
-  if (options.lockBorder ?? DECIMATE_DEFAULTS.lockBorder) flags.push('LockBorder');
-  const target = Math.floor((mesh.indices.length / 3) * ratio) * 3;
-  const [indices, errorMm] = MeshoptSimplifier.simplify(
-    mesh.indices,
-    mesh.positions,
-    3,
-    target,
-    options.maxErrorMm ?? 1e30,
-    flags,
-  );
+  const lockBorder = options.lockBorder ?? DECIMATE_DEFAULTS.lockBorder;
+  const maxError = options.maxErrorMm ?? 1e30;
+  const nt = mesh.indices.length / 3;
+  let indices: Uint32Array;
+  let errorMm: number;
+  if (nt < (options.pieceGroupsFrom ?? SIMPLIFY_GROUPS_MIN_TRIANGLES)) {
+    const flags: ('LockBorder' | 'ErrorAbsolute')[] = ['ErrorAbsolute'];
+    if (lockBorder) flags.push('LockBorder');
+    const target = Math.floor(nt * ratio) * 3;
+    [indices, errorMm] = MeshoptSimplifier.simplify(mesh.indices, mesh.positions, 3, target, maxError, flags);
+  } else {
+    const runner = useRunner(options.parallel) ? options.parallel : undefined;
+    const K = SIMPLIFY_GROUPS;
+    const { order, start } = pieceGroups(mesh.indices, mesh.positions.length / 3, K);
+    const shared = <T extends Float32Array | Uint32Array | Int32Array>(a: T): T => {
+      if (isShareable(a, runner)) return a;
+      const c = new (a.constructor as new (b: ArrayBuffer) => T)(
+        allocUint8(a.byteLength, runner).buffer as ArrayBuffer,
+      );
+      c.set(a as never);
+      return c;
+    };
+    const args: SimplifyGroupsArgs = {
+      positions: shared(mesh.positions),
+      indices: shared(order),
+      start: shared(start),
+      out: new Uint32Array(allocUint8(4 * order.length, runner).buffer),
+      outCount: allocInt32(K, runner),
+      errors: allocFloat32(K, runner),
+      ratio,
+      maxError,
+      lockBorder,
+    };
+    const ranges = Array.from({ length: K }, (_, g) => [g, g + 1] as const);
+    let done = false;
+    if (runner) {
+      try {
+        runner.runSlabs('decimate.groups', args, ranges);
+        done = true;
+      } catch {
+        // a worker without meshoptimizer yet: the same groups on this thread
+      }
+    }
+    if (!done) simplifyGroups(args, 0, K);
+    let total = 0;
+    for (let g = 0; g < K; g++) total += args.outCount[g]!;
+    indices = new Uint32Array(total);
+    errorMm = 0;
+    let o = 0;
+    for (let g = 0; g < K; g++) {
+      indices.set(args.out.subarray(start[g]!, start[g]! + args.outCount[g]!), o);
+      o += args.outCount[g]!;
+      errorMm = Math.max(errorMm, args.errors[g]!);
+    }
+  }
   const groups = mesh.groups?.length === 1 ? [{ ...mesh.groups[0]!, start: 0, count: indices.length / 3 }] : undefined;
   return { mesh: { ...mesh, indices, ...(groups ? { groups } : {}) }, errorMm, source: mesh };
+}
+
+/** compactMesh (vertices renumbered by first use, unused ones dropped) and the old number of each new vertex. */
+function compactWithMap(mesh: Mesh): { mesh: Mesh; back: Uint32Array } {
+  const nv = mesh.positions.length / 3;
+  const I = mesh.indices;
+  const remap = new Int32Array(nv).fill(-1);
+  const indices = new Uint32Array(I.length);
+  let used = 0;
+  for (let n = 0; n < I.length; n++) {
+    const v = I[n]!;
+    if (remap[v]! < 0) remap[v] = used++;
+    indices[n] = remap[v]!;
+  }
+  const back = new Uint32Array(used);
+  const positions = new Float32Array(3 * used);
+  const colors = mesh.colors ? new Uint8Array(3 * used) : undefined;
+  for (let v = 0; v < nv; v++) {
+    const r = remap[v]!;
+    if (r < 0) continue;
+    back[r] = v;
+    positions[3 * r] = mesh.positions[3 * v]!;
+    positions[3 * r + 1] = mesh.positions[3 * v + 1]!;
+    positions[3 * r + 2] = mesh.positions[3 * v + 2]!;
+    if (colors && mesh.colors) colors.set(mesh.colors.subarray(3 * v, 3 * v + 3), 3 * r);
+  }
+  const { normals: _n, ...rest } = mesh;
+  return { mesh: { ...rest, positions, indices, ...(colors ? { colors } : {}) }, back };
 }
 
 /** Whether two vertices share exactly the same position (hash on the float32 bit patterns). */
@@ -167,8 +353,12 @@ export async function decimateKeepingClosed(
     return { ...plain, ...zero };
   }
   const res = await simplifyIndexed(mesh, options);
+  // compacted first (vertex order = first use, as compactMesh): the checks and repairs below then
+  // work on the vertices the decimated mesh uses (~ratio of the input's), not on all of them;
+  // back[v] is the input vertex of compact vertex v
+  const { mesh: small, back } = compactWithMap(res.mesh);
   const none = {
-    mesh: res.mesh,
+    mesh: small,
     errorMm: res.errorMm,
     coincidentRemoved: 0,
     verticesSplit: 0,
@@ -176,8 +366,8 @@ export async function decimateKeepingClosed(
     piecesRestored: 0,
     trianglesRestored: 0,
   };
-  if (!badVertices(res.mesh).includes(1)) return { ...none, mesh: compactMesh(res.mesh) };
-  const step1 = removeCoincidentTriangles(res.mesh);
+  if (!badVertices(small).includes(1)) return none;
+  const step1 = removeCoincidentTriangles(small);
   let bad = badVertices(step1.mesh);
   let out = step1.mesh;
   let added = 0;
@@ -207,10 +397,12 @@ export async function decimateKeepingClosed(
   for (let t = 0; t < triComp.length; t++) {
     for (let m = 0; m < 3; m++) vComp[src.indices[3 * t + m]!] = triComp[t]!;
   }
-  // output vertices are input vertices, except the copies made by the split (mapped back here)
+  // output vertices are (compacted) input vertices, except the copies made by the split (mapped back here)
   const nvOut = out.positions.length / 3;
+  const nvSmall = small.positions.length / 3;
+  const toInput = (v: number): number => back[v < nvSmall ? v : splitFrom[v - nvSmall]!]!;
   const outComp = new Int32Array(nvOut);
-  for (let v = 0; v < nvOut; v++) outComp[v] = v < nv ? vComp[v]! : vComp[splitFrom[v - nv]!]!;
+  for (let v = 0; v < nvOut; v++) outComp[v] = vComp[toInput(v)]!;
   const broken = new Uint8Array(count);
   for (let v = 0; v < nvOut; v++) if (bad[v]) broken[outComp[v]!] = 1;
 
@@ -226,7 +418,7 @@ export async function decimateKeepingClosed(
   // broken pieces: simplified again on their own with the defects and 2 rings around them locked;
   // if that is still not closed, their original triangles
   const lock = new Uint8Array(nv);
-  for (let v = 0; v < nvOut; v++) if (bad[v]) lock[v < nv ? v : splitFrom[v - nv]!] = 1;
+  for (let v = 0; v < nvOut; v++) if (bad[v]) lock[toInput(v)] = 1;
   for (let ring = 0; ring < 2; ring++) {
     const next = lock.slice();
     for (const t of restore) {

@@ -27,9 +27,10 @@ import {
   voxelCount,
 } from '@slice2solid/core';
 import { type AccuracyReport, accuracyReport, voxelDice } from '../mesh/accuracy.js';
-import { MeshDistanceIndex, pointTriangleDistanceSq } from '../mesh/distance.js';
+import { MeshDistanceIndex, type MeshDistanceIndexParts, pointTriangleDistanceSq } from '../mesh/distance.js';
+import { allocUint8, isShareable, type ParallelOptions, splitRange, useRunner } from '../parallel/runner.js';
 
-export interface ModelAccuracyOptions extends RunOptions {
+export interface ModelAccuracyOptions extends RunOptions, ParallelOptions {
   /** The mesh before smoothing and decimation, for the volume change those steps caused. */
   readonly referenceMesh?: Mesh | undefined;
   /** Largest number of distance samples per direction (default 50000). */
@@ -67,27 +68,43 @@ export function modelAccuracy(
   const inside = (i: number, j: number, k: number) =>
     i >= 0 && j >= 0 && k >= 0 && i < nx && j < ny && k < nz && mask[(k * ny + j) * nx + i] !== 0;
 
-  // mask -> mesh: boundary face centres (strided) to the mesh
+  // mask -> mesh: boundary face centres (strided) to the mesh. One scan (four voxels per read
+  // where the mask is empty) counts the faces and marks the rows that hold inside voxels; the
+  // sampling pass visits only those rows, in the same k, j, i order.
   let faces = 0;
-  for (let k = 0; k < nz; k++)
-    for (let j = 0; j < ny; j++)
-      for (let i = 0; i < nx; i++) {
-        if (!mask[(k * ny + j) * nx + i]) continue;
-        faces +=
-          (inside(i - 1, j, k) ? 0 : 1) +
-          (inside(i + 1, j, k) ? 0 : 1) +
-          (inside(i, j - 1, k) ? 0 : 1) +
-          (inside(i, j + 1, k) ? 0 : 1) +
-          (inside(i, j, k - 1) ? 0 : 1) +
-          (inside(i, j, k + 1) ? 0 : 1);
-      }
+  const rowHas = new Uint8Array(ny * nz);
+  const plane = nx * ny;
+  const countAt = (v: number): void => {
+    const i = v % nx;
+    const row = (v - i) / nx;
+    const j = row % ny;
+    const k = (row - j) / ny;
+    rowHas[row] = 1;
+    faces +=
+      (i > 0 && mask[v - 1] !== 0 ? 0 : 1) +
+      (i < nx - 1 && mask[v + 1] !== 0 ? 0 : 1) +
+      (j > 0 && mask[v - nx] !== 0 ? 0 : 1) +
+      (j < ny - 1 && mask[v + nx] !== 0 ? 0 : 1) +
+      (k > 0 && mask[v - plane] !== 0 ? 0 : 1) +
+      (k < nz - 1 && mask[v + plane] !== 0 ? 0 : 1);
+  };
+  let head = 0;
+  if (mask.byteOffset % 4 === 0) {
+    const words = new Uint32Array(mask.buffer, mask.byteOffset, n >> 2);
+    for (let w = 0; w < words.length; w++) {
+      if (words[w] === 0) continue;
+      for (let v = 4 * w; v < 4 * w + 4; v++) if (mask[v] !== 0) countAt(v);
+    }
+    head = 4 * words.length;
+  }
+  for (let v = head; v < n; v++) if (mask[v] !== 0) countAt(v);
   const faceStride = Math.max(1, Math.ceil(faces / maxSamples));
-  const meshIdx = new MeshDistanceIndex(mesh);
-  const toMesh: number[] = [];
+  const pts: number[] = [];
   let f = 0;
   for (let k = 0; k < nz; k++) {
     throwIfAborted(options.signal);
-    for (let j = 0; j < ny; j++)
+    for (let j = 0; j < ny; j++) {
+      if (rowHas[k * ny + j] === 0) continue;
       for (let i = 0; i < nx; i++) {
         if (!mask[(k * ny + j) * nx + i]) continue;
         for (let axis = 0; axis < 3; axis++)
@@ -100,23 +117,114 @@ export function modelAccuracy(
             const ci = i + di / 2;
             const cj = j + dj / 2;
             const ck = k + dk / 2;
-            toMesh.push(
-              meshIdx.distance(
-                M[0]! * ci + M[1]! * cj + M[2]! * ck + M[3]!,
-                M[4]! * ci + M[5]! * cj + M[6]! * ck + M[7]!,
-                M[8]! * ci + M[9]! * cj + M[10]! * ck + M[11]!,
-              ),
+            pts.push(
+              M[0]! * ci + M[1]! * cj + M[2]! * ck + M[3]!,
+              M[4]! * ci + M[5]! * cj + M[6]! * ck + M[7]!,
+              M[8]! * ci + M[9]! * cj + M[10]! * ck + M[11]!,
             );
           }
       }
+    }
   }
 
-  // mesh -> mask: local search for the nearest boundary face
-  const sigmaMin = smallestSingularValueBound(T);
+  // mesh -> mask: local search for the nearest boundary face (by sample ranges, on the runner's
+  // threads when there is one; each sample's distance does not depend on the split)
   const P = mesh.positions;
   const nv = P.length / 3;
   const vStride = Math.max(1, Math.ceil(nv / maxSamples));
+  const nSamples = Math.ceil(nv / vStride);
+  const runner = useRunner(options.parallel) ? options.parallel : undefined;
+  const share = <A extends Uint8Array | Float32Array>(a: A): A => {
+    if (isShareable(a, runner)) return a;
+    const c = new (a.constructor as new (b: ArrayBuffer) => A)(allocUint8(a.byteLength, runner).buffer as ArrayBuffer);
+    c.set(a as never);
+    return c;
+  };
+  const toMaskArgs: ToMaskArgs = {
+    mask: share(mask),
+    P: share(P),
+    nx,
+    ny,
+    nz,
+    M: Array.from(M),
+    T: Array.from(T),
+    sigmaMin: smallestSingularValueBound(T),
+    vStride,
+    out: new Float64Array(allocUint8(8 * nSamples, runner).buffer),
+  };
+  const chunks = splitRange(nSamples, runner, 8, 256);
+  if (runner) runner.runSlabs('accuracy.toMask', toMaskArgs, chunks);
+  else
+    for (const [s0, s1] of pieces(0, nSamples, 4096)) {
+      throwIfAborted(options.signal);
+      accuracyToMask(toMaskArgs, s0, s1);
+    }
   const toMask: number[] = [];
+  for (let q = 0; q < nSamples; q++) if (!Number.isNaN(toMaskArgs.out[q]!)) toMask.push(toMaskArgs.out[q]!);
+  // ... and the face centres' distances to the mesh (same split)
+  const meshIdx = new MeshDistanceIndex(mesh);
+  const nPts = pts.length / 3;
+  const toMeshArgs: ToMeshArgs = {
+    index: meshIdx.parts(runner),
+    pts: new Float64Array(allocUint8(8 * pts.length, runner).buffer),
+    out: new Float64Array(allocUint8(8 * nPts, runner).buffer),
+  };
+  toMeshArgs.pts.set(pts);
+  if (runner) runner.runSlabs('accuracy.toMesh', toMeshArgs, splitRange(nPts, runner, 4, 1024));
+  else accuracyToMesh(toMeshArgs, 0, nPts);
+  const toMesh = toMeshArgs.out;
+  return {
+    ...accuracyReport(mesh, grid, dice, maskVoxels, Float64Array.from(toMask), toMesh, options.referenceMesh),
+    exhaustive: faceStride === 1 && vStride === 1,
+  };
+}
+
+/** Arguments of the 'accuracy.toMesh' kernel. */
+export interface ToMeshArgs {
+  readonly index: MeshDistanceIndexParts;
+  /** Query points, x y z each. */
+  readonly pts: Float64Array;
+  /** Output: the distance (mm) of each point to the mesh. */
+  readonly out: Float64Array;
+}
+
+/** Points [q0, q1): their distance to the mesh of the index. */
+export function accuracyToMesh(args: ToMeshArgs, q0: number, q1: number): void {
+  const idx = MeshDistanceIndex.fromParts(args.index);
+  const { pts, out } = args;
+  for (let q = q0; q < q1; q++) out[q] = idx.distance(pts[3 * q]!, pts[3 * q + 1]!, pts[3 * q + 2]!);
+}
+
+/** [s, e) cut into pieces of at most `size`. */
+function pieces(s: number, e: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = s; p < e; p += size) out.push([p, Math.min(e, p + size)]);
+  return out;
+}
+
+/** Arguments of the 'accuracy.toMask' kernel. */
+export interface ToMaskArgs {
+  readonly mask: Uint8Array;
+  readonly P: Float32Array;
+  readonly nx: number;
+  readonly ny: number;
+  readonly nz: number;
+  /** Index-to-LPS and LPS-to-index matrices (row-major 3x4, as lpsFromIjkMatrix). */
+  readonly M: readonly number[];
+  readonly T: readonly number[];
+  readonly sigmaMin: number;
+  readonly vStride: number;
+  /** Output: per sample q (vertex q * vStride), the distance in mm to the mask's voxel-face surface (NaN: none). */
+  readonly out: Float64Array;
+}
+
+/**
+ * Samples [q0, q1): the distance from mesh vertex q * vStride to the nearest boundary face of the
+ * mask, by a local search in a box of voxels around it, grown until the box provably holds the
+ * nearest face (see the file comment).
+ */
+export function accuracyToMask(args: ToMaskArgs, q0: number, q1: number): void {
+  const { mask, P, nx, ny, nz, M, T, sigmaMin, vStride, out } = args;
   const quad = new Float64Array(12);
   // half voxel steps along each index axis, in LPS mm; a face's corners are centre +- H[u] +- H[w]
   const H = [0, 1, 2].map((c) => [0.5 * M[c]!, 0.5 * M[4 + c]!, 0.5 * M[8 + c]!]);
@@ -162,8 +270,8 @@ export function modelAccuracy(
     );
   };
   const maxR = Math.max(nx, ny, nz);
-  for (let v = 0; v < nv; v += vStride) {
-    if ((v & 0xfff) === 0) throwIfAborted(options.signal);
+  for (let q = q0; q < q1; q++) {
+    const v = q * vStride;
     const px = P[3 * v]!;
     const py = P[3 * v + 1]!;
     const pz = P[3 * v + 2]!;
@@ -206,20 +314,8 @@ export function modelAccuracy(
       const bound = sigmaMin * r;
       if (best <= bound * bound || r > maxR) break;
     }
-    if (Number.isFinite(best)) toMask.push(Math.sqrt(best));
+    out[q] = Number.isFinite(best) ? Math.sqrt(best) : Number.NaN;
   }
-  return {
-    ...accuracyReport(
-      mesh,
-      grid,
-      dice,
-      maskVoxels,
-      Float64Array.from(toMask),
-      Float64Array.from(toMesh),
-      options.referenceMesh,
-    ),
-    exhaustive: faceStride === 1 && vStride === 1,
-  };
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import {
   type LabelMap,
+  makeLabelMap,
   progressReporter,
   type RunOptions,
   S2SError,
@@ -23,7 +24,7 @@ import {
 import type { Connectivity } from '../components/connected-components.js';
 import { keepLargest } from '../components/keep-largest.js';
 import { removeIslands } from '../components/remove-islands.js';
-import { labelMapFromMask } from '../labels/make.js';
+import { labelMapFromMask, makeSegment } from '../labels/make.js';
 import { close } from '../morphology/close.js';
 import { fillHoles } from '../morphology/fill-holes.js';
 import { otsuThresholds } from './otsu.js';
@@ -33,7 +34,7 @@ import {
   scalarFrame,
   THRESHOLD_PRESET_NAMES,
   type ThresholdPresetName,
-  threshold,
+  thresholdCounted,
   thresholdPreset,
 } from './threshold.js';
 
@@ -119,6 +120,7 @@ export function segmentVolumeDetailed(volume: Volume, options: SegmentOptions = 
   let upper: number;
   let segment: Partial<Segment> = {};
   let mask: Uint8Array;
+  let thresholdVoxels: number | undefined;
   if (o.otsu) {
     if (o.preset !== undefined) {
       throw new S2SError('INVALID_ARGUMENT', 'give either a preset or Otsu, not both');
@@ -168,9 +170,11 @@ export function segmentVolumeDetailed(volume: Volume, options: SegmentOptions = 
       upper = o.upper ?? Number.POSITIVE_INFINITY;
       segment = { name: 'segment' };
     }
-    mask = threshold(v, { ...run, lower, upper });
+    const t = thresholdCounted(v, { ...run, lower, upper });
+    mask = t.mask;
+    thresholdVoxels = t.inside;
   }
-  const steps: { step: string; voxels: number }[] = [{ step: 'threshold', voxels: count(mask) }];
+  const steps: { step: string; voxels: number }[] = [{ step: 'threshold', voxels: thresholdVoxels ?? count(mask) }];
   report(1);
   if (!(o.close >= 0) || !Number.isFinite(o.close)) {
     throw new S2SError('INVALID_ARGUMENT', `close radius must be >= 0 mm, got ${o.close}`);
@@ -198,12 +202,17 @@ export function segmentVolumeDetailed(volume: Volume, options: SegmentOptions = 
     steps.push({ step: 'fill-holes', voxels: count(mask) });
   }
   report(5);
-  const labels = labelMapFromMask(mask, grid, {
+  const seg: Partial<Segment> = {
     ...segment,
     value: o.value,
     ...(o.name !== undefined ? { name: o.name } : {}),
     ...(o.color !== undefined ? { color: o.color } : {}),
-  });
+  };
+  // a threshold's mask is 0 / 1: for value 1 it is the label data itself (no copy)
+  const labels =
+    o.value === 1 && steps.length === 1
+      ? makeLabelMap({ grid, data: mask, segments: [makeSegment(1, seg)] })
+      : labelMapFromMask(mask, grid, seg);
   return { labels, lower, upper, steps };
 }
 

@@ -146,6 +146,11 @@ export function checkRange(lower: number, upper: number): void {
 
 /** Mask (Uint8Array, 1 = inside) of the voxels with lower <= value <= upper. NaN voxels are outside. */
 export function threshold(volume: Volume, options: ThresholdOptions = {}): Uint8Array {
+  return thresholdCounted(volume, options).mask;
+}
+
+/** threshold, and the number of voxels inside (counted in the same pass). */
+export function thresholdCounted(volume: Volume, options: ThresholdOptions = {}): { mask: Uint8Array; inside: number } {
   const lower = options.lower ?? THRESHOLD_DEFAULTS.lower;
   const upper = options.upper ?? THRESHOLD_DEFAULTS.upper;
   checkRange(lower, upper);
@@ -155,15 +160,18 @@ export function threshold(volume: Volume, options: ThresholdOptions = {}): Uint8
   const out = new Uint8Array(n);
   const chunk = 1 << 20;
   const report = progressReporter('threshold', n, options, chunk);
+  let inside = 0;
   for (let start = 0; start < n; start += chunk) {
     const end = Math.min(n, start + chunk);
     for (let p = start; p < end; p++) {
       const x = data[p]!;
-      out[p] = x >= lower && x <= upper ? 1 : 0;
+      const b = x >= lower && x <= upper ? 1 : 0;
+      out[p] = b;
+      inside += b;
     }
     report(end);
   }
-  return out;
+  return { mask: out, inside };
 }
 
 /**
