@@ -2,6 +2,7 @@
 /**
  * npm run bench:ai [-- --model DIR] [--structures liver] [--threads N] [--backend node|web]
  *                     [--checkpoint PT] [--no-python] [--no-build] [--only full,look-first,python,web]
+ *                     [--before DIR] [--repeat N] [--organs liver,spleen,kidney_left]
  *
  * AI inference benchmark (issue 6), not a test:
  * 1. bench-data/ai_ct_512x512x300.nii: the TotalSegmentator example torso CT (../shared/data,
@@ -19,8 +20,16 @@
  *    CPU seconds (user + system) are reported next to wall seconds: on a shared machine the
  *    wall time also counts waiting for a core.
  *    With `--only ...,web`, the full-volume run once more on onnxruntime-web (WebAssembly, in Node).
- * 4. Dice between the label volumes (look-first vs full, Python vs full) for that structure;
- *    prints a table and writes bench-out/ai/summary.json.
+ *    With `--before DIR` (a copy of the repository before a change, built, with its own
+ *    node_modules resolving @slice2solid/* to that copy), its scripts/bench-ai-run.mjs runs the
+ *    full and look-first modes too, interleaved with this tree's ('full (before)', 'look-first
+ *    (before)'), so that before and after come from the same run. `--repeat N` runs every
+ *    slice2solid mode N times (interleaved) and keeps the fastest wall time of each. With
+ *    `--organs a,b,c` the full runs keep those structures and look-first runs once per organ
+ *    ('look-first a', ...), each compared with the full run on its organ.
+ * 4. Dice between the label volumes (look-first vs full, Python vs full, before vs full) for that
+ *    structure; prints a table, the stage times of segmentWithModel per run, and writes
+ *    bench-out/ai/summary.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +57,9 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'full,look-first,python' },
     'no-python': { type: 'boolean' },
     'no-build': { type: 'boolean' },
+    before: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    organs: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -111,6 +123,7 @@ const card = JSON.parse(readFileSync(join(model.dir, 'model.json'), 'utf8'));
 model.placeholder ||= /placeholder|fixture/i.test(`${card.name} ${card.description ?? ''}`);
 const names = card.output.labels.filter((l) => l.value > 0).map((l) => l.name);
 const structure =
+  values.organs ??
   values.structures ??
   ['liver', 'kidney_left', 'kidney_right', 'kidney', 'spleen'].find((n) => names.includes(n)) ??
   names[0];
@@ -129,7 +142,7 @@ if (!values['no-build']) {
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
-function timed(name, cmd, args) {
+function timed(name, cmd, args, cwd = ROOT) {
   const dir = join(OUT, name);
   mkdirSync(dir, { recursive: true });
   const timeFile = join(dir, 'time.txt');
@@ -137,7 +150,7 @@ function timed(name, cmd, args) {
     `\n== ${name}: ${relative(ROOT, cmd) || cmd} ${args.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}`,
   );
   const r = spawnSync(TIME, ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], {
-    cwd: ROOT,
+    cwd,
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 1 << 26,
@@ -155,8 +168,12 @@ function timed(name, cmd, args) {
   };
 }
 
-const common = [
-  join(ROOT, 'scripts/bench-ai-run.mjs'),
+const BEFORE = values.before ? resolve(values.before) : undefined;
+if (BEFORE && !existsSync(join(BEFORE, 'scripts/bench-ai-run.mjs')))
+  fail(`--before ${values.before}: no scripts/bench-ai-run.mjs there`);
+const repeat = Math.max(1, Number(values.repeat) || 1);
+const argsFor = (runner, backend) => [
+  runner,
   '--image',
   CT,
   '--model',
@@ -164,24 +181,49 @@ const common = [
   '--threads',
   values.threads,
   '--backend',
-  values.backend,
+  backend,
 ];
 const results = {};
+// 'web': the full-volume run again on onnxruntime-web's WebAssembly provider (in Node)
+const plan = [];
+const organs = values.organs ? values.organs.split(',').map((x) => x.trim()) : undefined;
 for (const mode of ['full', 'look-first', 'web']) {
   if (!only.has(mode)) continue;
-  // 'web': the full-volume run again on onnxruntime-web's WebAssembly provider (in Node)
-  const args = mode === 'web' ? common.map((a, i) => (common[i - 1] === '--backend' ? 'web' : a)) : common;
-  const r = timed(mode, process.execPath, [
-    ...args,
-    '--out',
-    join(OUT, mode),
-    '--structures',
-    structure,
-    ...(mode === 'look-first' ? ['--roi-first'] : []),
-  ]);
-  if (r.status !== 0) fail(`the ${mode} run failed (exit code ${r.status})`);
-  const rep = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
-  results[mode] = { ...r, report: rep };
+  for (const organ of mode === 'look-first' && organs ? organs : [undefined]) {
+    const name = organ ? `${mode} ${organ}` : mode;
+    const structures = organ ?? structure;
+    if (BEFORE && mode !== 'web') plan.push({ name: `${name} (before)`, mode, root: BEFORE, structures });
+    plan.push({ name, mode, root: ROOT, structures });
+  }
+}
+const lookName = plan.find((p) => p.mode === 'look-first' && p.root === ROOT)?.name;
+for (let rep = 0; rep < repeat; rep++) {
+  for (const p of plan) {
+    const runner = join(p.root, 'scripts/bench-ai-run.mjs');
+    const dirName = p.name.replace(/ \(before\)$/, '-before').replace(/ /g, '-');
+    const r = timed(
+      dirName,
+      process.execPath,
+      [
+        ...argsFor(runner, p.mode === 'web' ? 'web' : values.backend),
+        '--out',
+        join(OUT, dirName),
+        '--structures',
+        p.structures,
+        ...(p.mode === 'look-first' ? ['--roi-first'] : []),
+      ],
+      p.root,
+    );
+    if (r.status !== 0) fail(`the ${p.name} run failed (exit code ${r.status})`);
+    const rep0 = JSON.parse(readFileSync(join(r.dir, 'report.json'), 'utf8'));
+    const prev = results[p.name];
+    const all = [
+      ...(prev?.all ?? []),
+      { wallSeconds: r.wallSeconds, cpuSeconds: r.cpuSeconds, peakRssMB: r.peakRssMB },
+    ];
+    if (!prev || r.wallSeconds < prev.wallSeconds) results[p.name] = { ...r, report: rep0, all };
+    else prev.all = all;
+  }
 }
 
 let pythonNote;
@@ -245,18 +287,25 @@ function dice(a, b, v) {
 }
 const full = results.full ? readLabels(results.full.dir, results.full.report.labelType) : undefined;
 const agreement = {};
-for (const mode of ['look-first', 'web', 'python']) {
-  if (!full || !results[mode]) continue;
+const order = [...new Set(plan.map((p) => p.name)), 'python'];
+for (const mode of order) {
+  if (mode === 'full' || !full || !results[mode]) continue;
+  const wantStructures = plan.find((p) => p.name === mode)?.structures ?? structure;
   const other = readLabels(results[mode].dir, mode === 'python' ? 'Uint8Array' : results[mode].report.labelType);
   if (other.length !== full.length) {
     agreement[mode] = `size mismatch (${other.length} vs ${full.length} voxels)`;
     continue;
   }
-  agreement[mode] = Object.fromEntries(structureValues.map((v, i) => [structure.split(',')[i], dice(other, full, v)]));
+  agreement[mode] = Object.fromEntries(
+    wantStructures.split(',').map((n) => {
+      const v = card.output.labels.find((l) => l.name.toLowerCase() === n.trim().toLowerCase())?.value;
+      return [n, dice(other, full, v)];
+    }),
+  );
 }
 
 const rows = [];
-for (const mode of ['full', 'look-first', 'web', 'python']) {
+for (const mode of order) {
   const r = results[mode];
   if (!r) continue;
   const rep = r.report.report ?? r.report;
@@ -267,7 +316,12 @@ for (const mode of ['full', 'look-first', 'web', 'python']) {
     run:
       mode === 'python'
         ? `Python (${r.report.runtime})`
-        : `slice2solid ${mode === 'web' ? 'full' : mode} (${r.report.backend}, ${rep.executionProvider})`,
+        : `slice2solid ${mode.startsWith('web') ? mode.replace('web', 'full') : mode} (${r.report.backend}, ${rep.executionProvider})`,
+    stages: mode === 'python' ? r.report.stages : rep.stages,
+    segmentSeconds:
+      mode === 'python' ? undefined : r.report.stages?.find((x) => x.stage === 'segmentWithModel')?.seconds,
+    memoryEstimateMB: mode === 'python' ? undefined : rep.memoryEstimateBytes / 2 ** 20,
+    wallSecondsAll: r.all?.map((x) => x.wallSeconds),
     wallSeconds: r.wallSeconds,
     cpuSeconds: r.cpuSeconds,
     inferenceSeconds: inference,
@@ -276,7 +330,26 @@ for (const mode of ['full', 'look-first', 'web', 'python']) {
     diceVsFull: mode === 'full' ? 1 : agreement[mode],
   });
 }
-const lf = results['look-first']?.report.report.lookFirst;
+const lf = lookName ? results[lookName]?.report.report.lookFirst : undefined;
+const lfBefore = lookName ? results[`${lookName} (before)`]?.report.report.lookFirst : undefined;
+// every look-first run against the full run of the same code
+const speedups = {};
+for (const p of plan) {
+  if (p.mode !== 'look-first') continue;
+  const fullName = p.root === ROOT ? 'full' : 'full (before)';
+  const f = rows.find((r) => r.mode === fullName);
+  const l = rows.find((r) => r.mode === p.name);
+  if (!f || !l) continue;
+  speedups[p.name] = {
+    wall: f.wallSeconds / l.wallSeconds,
+    cpu: f.cpuSeconds / l.cpuSeconds,
+    segmentWithModel: f.segmentSeconds / l.segmentSeconds,
+    inference: f.inferenceSeconds / l.inferenceSeconds,
+    box: results[p.name].report.report.lookFirst?.box,
+    growSteps: results[p.name].report.report.lookFirst?.growSteps,
+    voxelSpeedup: results[p.name].report.report.lookFirst?.voxelSpeedup,
+  };
+}
 const summary = {
   date: new Date().toISOString(),
   machine: { os: `${osType()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: totalmem() / 2 ** 30 },
@@ -292,17 +365,9 @@ const summary = {
   structure,
   threads: Number(values.threads),
   rows,
-  speedupLookFirst:
-    results.full && results['look-first']
-      ? {
-          wall: results.full.wallSeconds / results['look-first'].wallSeconds,
-          cpu: results.full.cpuSeconds / results['look-first'].cpuSeconds,
-          inference:
-            rows.find((r) => r.mode === 'full').inferenceSeconds /
-            rows.find((r) => r.mode === 'look-first').inferenceSeconds,
-        }
-      : undefined,
+  speedups,
   lookFirst: lf,
+  ...(lfBefore ? { lookFirstBefore: lfBefore } : {}),
   pythonNote,
 };
 writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2));
@@ -326,10 +391,26 @@ for (const r of rows) {
     `| ${r.run} | ${fmt(r.wallSeconds)} | ${fmt(r.cpuSeconds)} | ${fmt(r.inferenceSeconds)} | ${r.patches ?? '-'} | ${fmt(r.peakRssMB, 0)} | ${d} |`,
   );
 }
-if (summary.speedupLookFirst) {
-  const sp = summary.speedupLookFirst;
+console.log('\nsegmentWithModel stages, seconds (look-first: coarse input + coarse pass, box input + box passes)');
+console.log(
+  '| run | preprocess | inference | back to source | postprocess | segmentWithModel | memory estimate MB | peak RSS MB |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) {
+  if (r.mode === 'python' || !Array.isArray(r.stages)) continue;
+  const st = (name) => r.stages.find((x) => x.stage.startsWith(name))?.seconds;
+  const look = results[r.mode]?.report.report.lookFirst;
+  const inf = look
+    ? `${fmt(st('inference'), 2)} (${fmt(look.coarseInputSeconds ?? Number.NaN, 2)} + ${fmt(look.coarseSeconds - (look.coarseInputSeconds ?? 0), 2)}, ${fmt(look.fineInputSeconds ?? Number.NaN, 2)} + ${fmt(look.fineSeconds - (look.fineInputSeconds ?? 0), 2)})`
+    : fmt(st('inference'), 2);
   console.log(
-    `\nlook-first vs full: ${fmt(sp.wall, 2)}x (wall), ${fmt(sp.cpu, 2)}x (CPU), ${fmt(sp.inference, 2)}x (inference stage)${lf ? `; ${fmt(lf.voxelSpeedup, 2)}x fewer voxels inferred, box ${JSON.stringify(lf.box)}, grow steps ${lf.growSteps}` : ''}`,
+    `| ${r.run} | ${fmt(st('preprocess'), 2)} | ${inf} | ${fmt(st('back to source'), 2)} | ${fmt(st('postprocess'), 2)} | ${fmt(r.segmentSeconds, 2)} | ${fmt(r.memoryEstimateMB, 0)} | ${fmt(r.peakRssMB, 0)} |`,
+  );
+}
+console.log('');
+for (const [name, sp] of Object.entries(speedups)) {
+  console.log(
+    `${name} vs full: ${fmt(sp.wall, 2)}x (wall), ${fmt(sp.cpu, 2)}x (CPU), ${fmt(sp.segmentWithModel, 2)}x (segmentWithModel), ${fmt(sp.inference, 2)}x (inference stage); ${fmt(sp.voxelSpeedup, 2)}x fewer voxels inferred, box ${JSON.stringify(sp.box)}, grow steps ${sp.growSteps}`,
   );
 }
 if (pythonNote) console.log(`python: ${pythonNote}`);

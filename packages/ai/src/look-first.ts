@@ -2,7 +2,12 @@
  * "Look first": coarse-to-fine inference. A low-resolution pass (the same model on a grid
  * `factor` times coarser than the model grid) finds the requested structures (or all
  * foreground); full-resolution inference then runs only inside their bounding box plus a margin
- * (in mm), and the result is pasted into a background-filled prediction of the whole model grid.
+ * (in mm). Only that box is preprocessed, inferred and (by segmentWithModel) mapped back: the
+ * input comes from a `LookFirstInput`, which gives the model-grid input on any box and the input
+ * on the coarse grid, both read straight from the source image (segmentWithModel's
+ * `sourceInput`: no full-resolution preprocessing, no full-size copy). Given a preprocessed
+ * `Volume` instead (the older call), the box is cropped from it, the coarse input is resampled
+ * from it, and the result is pasted into a background-filled prediction of the whole model grid.
  *
  * Guard against crops that cut a structure: when the full-resolution prediction of a wanted
  * structure touches a face of the box that is not the volume border, that face is moved out by
@@ -28,7 +33,6 @@ import {
 } from '@slice2solid/core';
 import { cropArray, type IndexBox, removeIslands, resampledGrid, resampleOnto } from '@slice2solid/ops';
 import type { InferenceSessionLike } from './backend.js';
-import { dice } from './metrics/overlap.js';
 import { patchStarts, type SlidingWindowOptions, slidingWindowInference } from './sliding-window.js';
 
 export interface LookFirstOptions {
@@ -58,9 +62,14 @@ export const LOOK_FIRST_DEFAULTS = {
   compareWithFull: false,
 } as const satisfies Required<LookFirstOptions>;
 
-/** A prediction on the whole model grid. */
+/**
+ * A prediction on the model grid: on all of it, or (with `box`) only on that box, the rest being
+ * background (labels 0; probabilities 255 in the background channel of a softmax, else 0).
+ */
 export interface ModelGridPrediction {
   readonly labels: Uint8Array | Uint16Array;
+  /** When present, `labels` and `probabilities` cover only this box of the model grid. */
+  readonly box?: IndexBox;
   /** Per output channel, uint8 probabilities (when asked for). */
   readonly probabilities?: readonly Uint8Array[];
   readonly patches: number;
@@ -74,7 +83,9 @@ export interface LookFirstReport {
   readonly factor: number;
   readonly coarseGrid: { readonly size: Vec3; readonly spacing: Vec3 };
   readonly coarsePatches: number;
+  /** The coarse pass: its input (coarseInputSeconds of it) and its inference. */
   readonly coarseSeconds: number;
+  readonly coarseInputSeconds: number;
   /** False when the coarse pass found nothing and the whole volume was inferred. */
   readonly found: boolean;
   /** The final box on the model grid (start inclusive, end exclusive), or undefined after a fallback. */
@@ -83,12 +94,14 @@ export interface LookFirstReport {
   /** True when the final prediction still touches an inner face of the box. */
   readonly touching: boolean;
   readonly finePatches: number;
+  /** Every fine pass: the box's input (fineInputSeconds of it) and its inference. */
   readonly fineSeconds: number;
+  readonly fineInputSeconds: number;
   /** Model-grid voxels inferred by the coarse pass (counted on its grid) and by every fine pass. */
   readonly voxelsInferred: number;
   readonly fullVoxels: number;
   readonly fullPatches: number;
-  /** fineSeconds / finePatches x fullPatches: the time full inference would have taken. */
+  /** Fine inference seconds (input excluded) / finePatches x fullPatches: the time full inference would have taken. */
   readonly estimatedFullSeconds: number;
   /** estimatedFullSeconds (or the measured one) / (coarse + fine seconds). */
   readonly speedup: number;
@@ -102,6 +115,39 @@ export interface LookFirstResult {
   readonly prediction: ModelGridPrediction;
   readonly report: LookFirstReport;
   readonly warnings: readonly string[];
+}
+
+/**
+ * Where look-first reads its input: the model-grid input on any box of the model grid, and the
+ * input on a grid of the same direction (the coarse grid). segmentWithModel's comes straight from
+ * the source image; `volumeInput` wraps an already preprocessed volume.
+ */
+export interface LookFirstInput {
+  /** The model grid. */
+  readonly grid: Grid;
+  /** Input channels per voxel. */
+  readonly components: number;
+  /** Float32 input on `box` of the model grid, exactly the model-grid values there. */
+  box(box: IndexBox): Volume;
+  /** Float32 input on `grid` (same direction as the model grid), linearly interpolated. */
+  onGrid(grid: Grid): Volume;
+}
+
+/** A LookFirstInput over an input already preprocessed onto the whole model grid. */
+export function volumeInput(input: Volume): LookFirstInput {
+  return {
+    grid: input.grid,
+    components: input.components,
+    box: (box) => {
+      const c = cropArray(input.data as Float32Array, input.grid, box, input.components);
+      return { ...input, grid: c.grid, data: c.data };
+    },
+    onGrid: (grid) => resampleOnto(input, grid, { interpolation: 'linear' }),
+  };
+}
+
+function isLookFirstInput(x: Volume | LookFirstInput): x is LookFirstInput {
+  return typeof (x as LookFirstInput).box === 'function';
 }
 
 /** The sliding-window settings of one model, as segmentWithModel derives them from the card. */
@@ -183,37 +229,42 @@ function atLeastOnePatch(box: IndexBox, size: readonly number[], patch: readonly
   return { start: start as unknown as Vec3, end: end as unknown as Vec3 };
 }
 
-/** Which faces of `box` (on a `size` grid) the wanted labels of `labels` (on the box) touch, away from the volume border. */
+/** Which faces of `box` (on a `size` grid) the wanted labels of `labels` (on the box) touch, away from the volume border (only the faces are read). */
 function touchedInnerFaces(
   labels: ArrayLike<number>,
   box: IndexBox,
   size: readonly number[],
   wanted: (v: number) => boolean,
 ): { low: boolean[]; high: boolean[] } {
-  const b = [box.end[0] - box.start[0], box.end[1] - box.start[1], box.end[2] - box.start[2]];
+  const b = [box.end[0] - box.start[0], box.end[1] - box.start[1], box.end[2] - box.start[2]] as Vec3;
+  const stride = [1, b[0], b[0] * b[1]];
   const low = [false, false, false];
   const high = [false, false, false];
-  let p = 0;
-  for (let k = 0; k < b[2]!; k++)
-    for (let j = 0; j < b[1]!; j++)
-      for (let i = 0; i < b[0]!; i++, p++) {
-        if (!wanted(labels[p]!)) continue;
-        const idx = [i, j, k];
-        for (let a = 0; a < 3; a++) {
-          if (idx[a] === 0 && box.start[a]! > 0) low[a] = true;
-          if (idx[a] === b[a]! - 1 && box.end[a]! < size[a]!) high[a] = true;
-        }
-      }
+  // does the slice idx[a] = x of the box hold a wanted label?
+  const sliceHas = (a: number, x: number): boolean => {
+    const u = a === 0 ? 1 : 0;
+    const v = a === 2 ? 1 : 2;
+    for (let q = 0; q < b[v]!; q++)
+      for (let r = 0; r < b[u]!; r++)
+        if (wanted(labels[x * stride[a]! + r * stride[u]! + q * stride[v]!]!)) return true;
+    return false;
+  };
+  for (let a = 0; a < 3; a++) {
+    if (box.start[a]! > 0) low[a] = sliceHas(a, 0);
+    if (box.end[a]! < size[a]!) high[a] = sliceHas(a, b[a]! - 1);
+  }
   return { low, high };
 }
 
 /**
- * Coarse-to-fine inference of `input` (the preprocessed image on the model grid). `targetValues`
- * are the label values to look for (empty: all foreground, i.e. every value but `background`).
+ * Coarse-to-fine inference. `input` is a LookFirstInput (the prediction then covers only the final
+ * box: `prediction.box`), or the preprocessed image on the whole model grid (the prediction is then
+ * pasted into a background-filled prediction of the whole grid, as before). `targetValues` are the
+ * label values to look for (empty: all foreground, i.e. every value but `background`).
  */
 export async function lookFirstInference(
   session: InferenceSessionLike,
-  input: Volume,
+  input: Volume | LookFirstInput,
   settings: ModelRunSettings,
   targetValues: readonly number[],
   options: LookFirstOptions & RunOptions = {},
@@ -239,24 +290,27 @@ export async function lookFirstInference(
       `look-first maxGrowSteps must be a whole number >= 0, got ${o.maxGrowSteps}`,
     );
   }
+  const paste = !isLookFirstInput(input);
+  const src = isLookFirstInput(input) ? input : volumeInput(input);
   const warnings: string[] = [];
-  const model = input.grid;
+  const model = src.grid;
   const size = model.size;
-  const cin = input.components;
   const patch = settings.patchSize;
   const overlap = settings.overlap ?? 0.5;
   const fullVoxels = voxelCount(model);
   const fullPatches = patchCount(size, patch, overlap);
   const targets = new Set(targetValues);
   const wanted = targets.size > 0 ? (v: number) => targets.has(v) : (v: number) => v !== 0;
+  const whole: IndexBox = { start: [0, 0, 0], end: [size[0], size[1], size[2]] };
 
-  // 1) coarse pass
+  // 1) coarse pass, on an input made directly for the coarse grid
   const t0 = now();
   const coarseGrid = resampledGrid(
     model,
     model.spacing.map((s) => s * o.factor),
   );
-  const coarseInput = resampleOnto(input, coarseGrid, { interpolation: 'linear', ...run });
+  const coarseInput = src.onGrid(coarseGrid);
+  const coarseInputSeconds = (now() - t0) / 1000;
   const coarseSettings: ModelRunSettings = {
     ...settings,
     returnProbabilities: false,
@@ -266,7 +320,8 @@ export async function lookFirstInference(
   const coarse = await slidingWindowInference(session, coarseInput, { ...coarseSettings, ...run });
   const coarseSeconds = (now() - t0) / 1000;
   throwIfAborted(options.signal);
-  let coarseMask: Uint8Array = Uint8Array.from(coarse.labels, (v) => (wanted(v) ? 1 : 0));
+  let coarseMask: Uint8Array = new Uint8Array(coarse.labels.length);
+  for (let p = 0; p < coarseMask.length; p++) coarseMask[p] = wanted(coarse.labels[p]!) ? 1 : 0;
   if (o.coarseMinIslandMm3 > 0) {
     const cleaned = removeIslands(coarseMask, coarseGrid, { minVolumeMm3: o.coarseMinIslandMm3 });
     if (cleaned.some((v) => v !== 0)) coarseMask = cleaned;
@@ -278,6 +333,7 @@ export async function lookFirstInference(
     coarseGrid: { size: [...coarseGrid.size] as unknown as Vec3, spacing: [...coarseGrid.spacing] as unknown as Vec3 },
     coarsePatches: coarse.patches,
     coarseSeconds,
+    coarseInputSeconds,
     fullVoxels,
     fullPatches,
   };
@@ -287,10 +343,18 @@ export async function lookFirstInference(
       `look-first: the coarse pass found ${targets.size > 0 ? 'none of the requested structures' : 'no foreground'}; the whole volume was inferred`,
     );
     const t1 = now();
-    const full = await fullInference(session, input, settings, run);
+    const fullInput = src.box(whole);
+    const fineInputSeconds = (now() - t1) / 1000;
+    const full = await fullInference(session, fullInput, settings, run);
     const fineSeconds = (now() - t1) / 1000;
     return {
-      prediction: { ...full, voxelsInferred: full.voxelsInferred + coarseVoxels, runs: full.runs + coarse.runs },
+      prediction: {
+        ...full,
+        ...(paste ? {} : { box: whole }),
+        voxelsInferred: full.voxelsInferred + coarseVoxels,
+        runs: full.runs + coarse.runs,
+        patches: full.patches + coarse.patches,
+      },
       report: {
         ...coarseReport,
         found: false,
@@ -298,9 +362,10 @@ export async function lookFirstInference(
         touching: false,
         finePatches: full.patches,
         fineSeconds,
+        fineInputSeconds,
         voxelsInferred: fullVoxels + coarseVoxels,
-        estimatedFullSeconds: fineSeconds,
-        speedup: fineSeconds / (fineSeconds + coarseSeconds),
+        estimatedFullSeconds: fineSeconds - fineInputSeconds,
+        speedup: (fineSeconds - fineInputSeconds) / Math.max(fineSeconds + coarseSeconds, 1e-9),
         voxelSpeedup: fullVoxels / (fullVoxels + coarseVoxels),
       },
       warnings,
@@ -320,8 +385,10 @@ export async function lookFirstInference(
   }
   let box = atLeastOnePatch({ start: start as unknown as Vec3, end: end as unknown as Vec3 }, size, patch);
 
-  // 3) fine passes, growing the box while the prediction touches an inner face
+  // 3) fine passes, growing the box while the prediction touches an inner face; only the box is
+  //    preprocessed (from the source image when `input` is a LookFirstInput) and inferred
   const t1 = now();
+  let fineInputSeconds = 0;
   let fineVoxels = 0;
   let finePatches = 0;
   let fineRuns = 0;
@@ -331,13 +398,11 @@ export async function lookFirstInference(
   let fine: Awaited<ReturnType<typeof slidingWindowInference>>;
   for (;;) {
     throwIfAborted(options.signal);
-    const cropped = cropArray(input.data as Float32Array, model, box, cin);
-    fine = await slidingWindowInference(
-      session,
-      { ...input, grid: cropped.grid, data: cropped.data },
-      { ...settings, ...run },
-    );
-    fineVoxels += voxelCount(cropped.grid);
+    const ti = now();
+    const boxInput = src.box(box);
+    fineInputSeconds += (now() - ti) / 1000;
+    fine = await slidingWindowInference(session, boxInput, { ...settings, ...run });
+    fineVoxels += voxelCount(boxInput.grid);
     finePatches += fine.patches;
     fineRuns += fine.runs;
     workingBytes = Math.max(workingBytes, fine.workingBytes);
@@ -361,14 +426,15 @@ export async function lookFirstInference(
     );
   }
 
-  // 4) paste into a background-filled prediction of the whole grid
-  const labels = new (fine.labels.constructor as new (n: number) => Uint8Array | Uint16Array)(fullVoxels);
-  pasteBox(fine.labels, labels, box, size);
-  let probabilities: Uint8Array[] | undefined;
-  if (fine.probabilities) {
-    const background = (settings.activation ?? 'softmax') === 'softmax' && fine.channels > 1;
-    const values = settings.labelValues ?? fine.probabilities.map((_, c) => c);
-    probabilities = fine.probabilities.map((p, c) => {
+  // 4) the box's prediction (pasted into a background-filled whole grid for a Volume input)
+  const background = (settings.activation ?? 'softmax') === 'softmax' && fine.channels > 1;
+  const values = settings.labelValues ?? (fine.probabilities ?? []).map((_, c) => c);
+  let labels: Uint8Array | Uint16Array = fine.labels;
+  let probabilities: Uint8Array[] | undefined = fine.probabilities ? [...fine.probabilities] : undefined;
+  if (paste) {
+    labels = new (fine.labels.constructor as new (n: number) => Uint8Array | Uint16Array)(fullVoxels);
+    pasteBox(fine.labels, labels, box, size);
+    probabilities = fine.probabilities?.map((p, c) => {
       const full = new Uint8Array(fullVoxels);
       if (background && values[c] === 0) full.fill(255);
       pasteBox(p, full, box, size);
@@ -377,27 +443,22 @@ export async function lookFirstInference(
   }
 
   // every fine pass (growth reruns included) gives the time per patch
-  const estimatedFullSeconds = (fineSeconds / Math.max(1, finePatches)) * fullPatches;
+  const estimatedFullSeconds = ((fineSeconds - fineInputSeconds) / Math.max(1, finePatches)) * fullPatches;
   let measuredFullSeconds: number | undefined;
   let agreement: { value: number; dice: number }[] | undefined;
   if (o.compareWithFull) {
     const t2 = now();
-    const full = await fullInference(session, input, { ...settings, returnProbabilities: false }, run);
+    const full = await fullInference(session, src.box(whole), { ...settings, returnProbabilities: false }, run);
     measuredFullSeconds = (now() - t2) / 1000;
-    const values = targets.size > 0 ? [...targets] : [...new Set(settings.labelValues ?? [])].filter((v) => v !== 0);
-    agreement = values.map((v) => ({
-      value: v,
-      dice: dice(
-        Uint8Array.from(labels, (x) => (x === v ? 1 : 0)),
-        Uint8Array.from(full.labels, (x) => (x === v ? 1 : 0)),
-      ),
-    }));
+    const vs = targets.size > 0 ? [...targets] : [...new Set(settings.labelValues ?? [])].filter((v) => v !== 0);
+    agreement = vs.map((v) => ({ value: v, dice: boxDice(fine.labels, box, full.labels, size, v) }));
   }
   const spent = coarseSeconds + fineSeconds;
   return {
     prediction: {
       labels,
       ...(probabilities ? { probabilities } : {}),
+      ...(paste ? {} : { box }),
       patches: coarse.patches + finePatches,
       runs: coarse.runs + fineRuns,
       voxelsInferred: coarseVoxels + fineVoxels,
@@ -411,6 +472,7 @@ export async function lookFirstInference(
       touching,
       finePatches,
       fineSeconds,
+      fineInputSeconds,
       voxelsInferred: coarseVoxels + fineVoxels,
       estimatedFullSeconds,
       speedup: (measuredFullSeconds ?? estimatedFullSeconds) / Math.max(spent, 1e-9),
@@ -420,6 +482,32 @@ export async function lookFirstInference(
     },
     warnings,
   };
+}
+
+/** Dice of value v between labels on `box` (background elsewhere) and labels on the whole `size` grid. */
+function boxDice(
+  inBox: ArrayLike<number>,
+  box: IndexBox,
+  whole: ArrayLike<number>,
+  size: readonly number[],
+  v: number,
+): number {
+  let a = 0;
+  let b = 0;
+  let both = 0;
+  for (let p = 0; p < whole.length; p++) if (whole[p] === v) b++;
+  const [nx, ny] = size as Vec3;
+  let q = 0;
+  for (let k = box.start[2]; k < box.end[2]; k++)
+    for (let j = box.start[1]; j < box.end[1]; j++) {
+      const row = (k * ny + j) * nx;
+      for (let i = box.start[0]; i < box.end[0]; i++, q++) {
+        if (inBox[q] !== v) continue;
+        a++;
+        if (whole[row + i] === v) both++;
+      }
+    }
+  return a + b === 0 ? 1 : (2 * both) / (a + b);
 }
 
 /** Copies a box-sized array into its place in a `size` array. */

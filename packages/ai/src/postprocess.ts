@@ -12,21 +12,25 @@
  *    arg-max on the source grid (smoother boundaries when the model grid is coarser; nnU-Net
  *    resamples probabilities the same way). One channel is resampled at a time, so memory stays
  *    at a few source-sized arrays whatever the number of classes.
+ *
+ * Both fold the inverse reorientation into the indexing (model-region.ts) and compute only the
+ * source voxels that can receive a label: with nearest neighbour, those whose nearest model voxel
+ * lies in the box of the labelled model voxels; with probabilities, those whose taps reach the
+ * model grid (or, in look-first, its inferred box). Every other voxel is background, exactly as
+ * resampling the whole grid would make it.
  */
 import {
   type Grid,
-  gridsMatch,
   type LabelMap,
   makeLabelMap,
-  makeVolume,
   type RunOptions,
   S2SError,
   type Segment,
   throwIfAborted,
   voxelCount,
 } from '@slice2solid/core';
-import { resampleOnto } from '@slice2solid/ops';
 import type { ModelCard } from './model-card.js';
+import { fullBox, labelsOntoSource, probabilitiesOntoSource } from './model-region.js';
 import type { PreprocessRecord } from './preprocess.js';
 import type { Activation } from './sliding-window.js';
 
@@ -60,13 +64,9 @@ export function labelsToSource(
   options: RunOptions = {},
 ): LabelMap {
   checkLength(labels.length, record.modelGrid, 'label volume');
-  const onReoriented = gridsMatch(record.modelGrid, record.reorientedGrid, 1e-6)
-    ? labels
-    : (resampleOnto(makeVolume({ grid: record.modelGrid, data: labels, units: 'label' }), record.reorientedGrid, {
-        interpolation: 'nearest',
-        ...(options.signal ? { signal: options.signal } : {}),
-      }).data as Uint8Array | Uint16Array);
-  const out = undoReorient(onReoriented, record);
+  throwIfAborted(options.signal);
+  const out = new (labels.constructor as new (n: number) => Uint8Array | Uint16Array)(voxelCount(record.sourceGrid));
+  labelsOntoSource(labels, fullBox(record.modelGrid), record.modelGrid, record, out);
   return makeLabelMap({ grid: record.sourceGrid, data: out, segments });
 }
 
@@ -89,33 +89,16 @@ export function probabilitiesToSource(
       { hint: 'give one label value per channel' },
     );
   }
-  const activation = options.activation ?? PROBABILITIES_TO_SOURCE_DEFAULTS.activation;
-  const thresholded = activation === 'sigmoid' || probabilities.length === 1;
-  const n = voxelCount(record.reorientedGrid);
-  const best = new Float32Array(n).fill(thresholded ? 127.5 : -1);
-  const maxLabel = Math.max(...labelValues);
-  const labels = maxLabel > 255 ? new Uint16Array(n) : new Uint8Array(n);
-  const same = gridsMatch(record.modelGrid, record.reorientedGrid, 1e-6);
   probabilities.forEach((p, c) => {
-    throwIfAborted(options.signal);
     checkLength(p.length, record.modelGrid, `probability channel ${c}`);
-    const onReoriented = same
-      ? p
-      : resampleOnto(makeVolume({ grid: record.modelGrid, data: p }), record.reorientedGrid, {
-          interpolation: 'linear',
-        }).data;
-    const value = labelValues[c]!;
-    // strict '>' keeps the first channel on ties, as an arg-max does
-    for (let q = 0; q < n; q++) {
-      const v = onReoriented[q]!;
-      if (v > best[q]!) {
-        best[q] = v;
-        labels[q] = value;
-      }
-    }
-    options.onProgress?.({ stage: 'probabilities to source grid', done: c + 1, total: probabilities.length });
   });
-  return makeLabelMap({ grid: record.sourceGrid, data: undoReorient(labels, record), segments });
+  const n = voxelCount(record.sourceGrid);
+  const out = Math.max(...labelValues) > 255 ? new Uint16Array(n) : new Uint8Array(n);
+  probabilitiesOntoSource(probabilities, labelValues, fullBox(record.modelGrid), record.modelGrid, record, out, {
+    ...options,
+    activation: options.activation ?? PROBABILITIES_TO_SOURCE_DEFAULTS.activation,
+  });
+  return makeLabelMap({ grid: record.sourceGrid, data: out, segments });
 }
 
 function checkLength(len: number, grid: Grid, what: string): void {

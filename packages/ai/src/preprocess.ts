@@ -2,7 +2,7 @@
  * Preprocessing from a model card, as nnU-Net does it, with every step recorded so that
  * postprocess.ts can put the prediction back exactly where it belongs:
  *
- *  1. reorient (lossless permutation/flip of the voxel axes, core `reorientVolume`) so the
+ *  1. reorient (lossless permutation/flip of the voxel axes, as core `reorientVolume`) so the
  *     index axes point towards the card's orientation code; oblique directions stay oblique
  *     (the model works in voxel space, like nnU-Net);
  *  2. normalise each channel's intensities as the card says (on the source voxels);
@@ -11,22 +11,28 @@
  *
  * The result is a float32 volume with one component per model input channel on the model grid,
  * plus a JSON-serialisable record of the grids and the normalisation parameters used.
+ *
+ * The three steps are fused (model-region.ts `sampleSource`): no reoriented or normalised copy of
+ * the image is made, and only the source voxels the interpolation reaches are read, with the
+ * same values, voxel for voxel, as the three steps one after the other. `preprocessPlan` gives the
+ * record alone (grids and normalisation, no voxel resampled) and `preprocessRegion` the input on
+ * any box of the model grid (or on another grid of the same direction, e.g. a coarser one), which
+ * is how look-first preprocesses only where it looks.
  */
 import {
   type Grid,
-  gridsMatch,
   makeVolume,
   type RunOptions,
   reorientPlan,
-  reorientVolume,
   S2SError,
   throwIfAborted,
   type Vec3,
   type Volume,
   voxelCount,
 } from '@slice2solid/core';
-import { percentiles, resampledGrid, resampleOnto } from '@slice2solid/ops';
+import { type IndexBox, percentiles, resampledGrid } from '@slice2solid/ops';
 import type { ModelCard, Normalization } from './model-card.js';
+import { reorientedGridOf, sampleSource } from './model-region.js';
 
 export interface PreprocessOptions extends RunOptions {}
 
@@ -56,8 +62,12 @@ export interface PreprocessResult {
   readonly record: PreprocessRecord;
 }
 
-/** Reorients, normalises and resamples `volume` to what the model of `card` expects. */
-export function preprocessForModel(volume: Volume, card: ModelCard, options: PreprocessOptions = {}): PreprocessResult {
+/**
+ * The preprocessing record of `volume` for `card` without resampling anything: the grids, and the
+ * normalisation parameters (which read the image only for the image-dependent kinds, zscore and
+ * percentile).
+ */
+export function preprocessPlan(volume: Volume, card: ModelCard, options: PreprocessOptions = {}): PreprocessRecord {
   const nch = card.input.channels.length;
   if (volume.frames !== 1) {
     throw new S2SError('INVALID_ARGUMENT', `the image has ${volume.frames} frames; the model takes one 3D volume`, {
@@ -73,39 +83,69 @@ export function preprocessForModel(volume: Volume, card: ModelCard, options: Pre
   }
   throwIfAborted(options.signal);
   const plan = reorientPlan(volume.grid, card.input.orientation);
-  const reoriented = reorientVolume(volume, card.input.orientation);
-  const n = voxelCount(reoriented.grid);
-  const normalized = new Float32Array(n * nch);
+  const reorientedGrid = reorientedGridOf(volume.grid, plan);
   const records: PreprocessRecord['normalization'][number][] = [];
   for (let c = 0; c < nch; c++) {
     throwIfAborted(options.signal);
-    const ch = channelOf(reoriented, c);
-    const rec = normalizationParameters(ch, card.input.channels[c]!.normalization);
-    const { low, high, offset, scale } = rec;
-    for (let p = 0; p < n; p++) {
-      let x = ch[p]!;
-      if (x < low) x = low;
-      else if (x > high) x = high;
-      normalized[p * nch + c] = (x - offset) * scale;
-    }
-    records.push(rec);
+    const norm = card.input.channels[c]!.normalization;
+    // statistics are order-independent: taken on the source voxels (no reoriented copy)
+    const needsData = norm.type === 'zscore' || norm.type === 'percentile';
+    records.push(normalizationParameters(needsData ? channelOf(volume, c) : [], norm));
   }
-  const normVolume = makeVolume({ grid: reoriented.grid, data: normalized, components: nch, units: 'normalized' });
-  const modelGrid = resampledGrid(reoriented.grid, card.input.spacing, 'spacing');
-  const input = gridsMatch(modelGrid, reoriented.grid, 1e-6)
-    ? { ...normVolume, grid: modelGrid }
-    : resampleOnto(normVolume, modelGrid, { interpolation: card.input.interpolation, ...runOpts(options) });
   return {
-    input,
-    record: {
-      sourceGrid: volume.grid,
-      reorient: { perm: plan.perm, flip: plan.flip },
-      reorientedGrid: reoriented.grid,
-      modelGrid,
-      interpolation: card.input.interpolation,
-      normalization: records,
-    },
+    sourceGrid: volume.grid,
+    reorient: { perm: plan.perm, flip: plan.flip },
+    reorientedGrid,
+    modelGrid: resampledGrid(reorientedGrid, card.input.spacing, 'spacing'),
+    interpolation: card.input.interpolation,
+    normalization: records,
   };
+}
+
+export interface PreprocessRegionResult {
+  /** Float32, one component per model input channel, on the box's grid. */
+  readonly input: Volume;
+  /** Source voxels read per channel (only those the interpolation reaches). */
+  readonly sourceVoxelsRead: number;
+  /** Largest temporary arrays held at once, bytes (the result included). */
+  readonly workingBytes: number;
+}
+
+/**
+ * The preprocessed input on `box` of the model grid (default: all of it), or on another `grid`
+ * with the model grid's direction (e.g. look-first's coarse grid; `interpolation` then defaults
+ * to the card's), voxel for voxel what preprocessing the whole image and cropping gives.
+ */
+export function preprocessRegion(
+  volume: Volume,
+  record: PreprocessRecord,
+  options: PreprocessOptions & {
+    readonly box?: IndexBox;
+    readonly grid?: Grid;
+    readonly interpolation?: 'linear' | 'cubic';
+  } = {},
+): PreprocessRegionResult {
+  const grid = options.grid ?? record.modelGrid;
+  const sampled = sampleSource(
+    volume,
+    record,
+    grid,
+    options.box,
+    options.interpolation ?? record.interpolation,
+    record.normalization,
+    options,
+  );
+  return {
+    input: makeVolume({ grid: sampled.grid, data: sampled.data, components: volume.components, units: 'normalized' }),
+    sourceVoxelsRead: sampled.sourceVoxelsRead,
+    workingBytes: sampled.workingBytes,
+  };
+}
+
+/** Reorients, normalises and resamples `volume` to what the model of `card` expects. */
+export function preprocessForModel(volume: Volume, card: ModelCard, options: PreprocessOptions = {}): PreprocessResult {
+  const record = preprocessPlan(volume, card, options);
+  return { input: preprocessRegion(volume, record, runOpts(options)).input, record };
 }
 
 function runOpts(o: RunOptions): RunOptions {

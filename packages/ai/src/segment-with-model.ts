@@ -5,9 +5,17 @@
  *   preprocess (reorient, normalise, resample to the card's grid)
  *   -> sliding-window inference (or look-first: coarse pass, then only the box that matters)
  *   -> back to the source grid (labels by nearest neighbour, or uint8 probabilities resampled
- *      linearly and arg-maxed there)
- *   -> keep only the requested structures (by label name)
+ *      linearly and arg-maxed there), keeping only the requested structures (by label name)
  *   -> per-structure postprocessing: small-island removal, largest component, hole filling.
+ *
+ * Every stage works only where it has to (model-region.ts): preprocessing reads only the source
+ * voxels the interpolation reaches, for the region being inferred (the whole model grid, or
+ * look-first's coarse grid and then its box); the way back computes only the source voxels that
+ * can receive a kept label (the box of the kept model labels, or look-first's box) and leaves the
+ * rest background; the per-structure step counts voxels from the model grid and cleans up each
+ * structure on its own bounding box, and does nothing for a structure that asks for nothing. No
+ * full-size reoriented, normalised or float copy of the source image is made. The labels are the
+ * same, voxel for voxel, as the whole-grid computation (tested on oblique and left-handed grids).
  *
  * The runtime is a parameter (an `InferenceSessionLike` from any backend), so this runs in
  * browsers and in Node. The report says what was done and how long each stage took.
@@ -23,10 +31,11 @@ import {
   type Volume,
   voxelCount,
 } from '@slice2solid/core';
-import { type Connectivity, fillHoles, keepLargest, removeIslands } from '@slice2solid/ops';
+import { type Connectivity, cropGrid, fillHoles, type IndexBox, keepLargest, removeIslands } from '@slice2solid/ops';
 import type { InferenceSessionLike } from './backend.js';
 import {
   fullInference,
+  type LookFirstInput,
   type LookFirstOptions,
   type LookFirstReport,
   lookFirstInference,
@@ -34,8 +43,16 @@ import {
   type ModelRunSettings,
 } from './look-first.js';
 import { labelValuesOf, type ModelCard, type OutputLabel } from './model-card.js';
-import { labelsToSource, probabilitiesToSource, segmentsFromCard } from './postprocess.js';
-import { preprocessForModel } from './preprocess.js';
+import {
+  boxVoxels,
+  fullBox,
+  keepLut,
+  labelsOntoSource,
+  type OntoSourceResult,
+  probabilitiesOntoSource,
+} from './model-region.js';
+import { segmentsFromCard } from './postprocess.js';
+import { preprocessPlan, preprocessRegion } from './preprocess.js';
 import { SLIDING_WINDOW_DEFAULTS } from './sliding-window.js';
 
 /** Clean-up of one structure on the source grid (every step off by default). */
@@ -109,9 +126,14 @@ export interface SegmentWithModelReport {
   /** Model-grid voxels sent through the model (coarse pass included) and the model grid's size. */
   readonly voxelsInferred: number;
   readonly modelVoxels: number;
+  /** Source voxels read to make the model input (per channel; only those the interpolation reaches). */
+  readonly sourceVoxelsRead: number;
+  /** Source voxels computed when mapping back (the rest of the source grid is background), and their box. */
+  readonly sourceVoxelsMapped: number;
+  readonly sourceBox?: IndexBox;
   readonly stages: readonly StageTiming[];
   readonly totalSeconds: number;
-  /** Rough peak working memory: image copies, model input, sliding-window buffers, outputs. */
+  /** Rough peak working memory (not counting the source image): model input and its temporaries, sliding-window buffers, outputs. */
   readonly memoryEstimateBytes: number;
   readonly structures: readonly StructureReport[];
   readonly lookFirst?: LookFirstReport;
@@ -237,83 +259,112 @@ export async function segmentWithModel(
     ...(outputName !== undefined ? { outputName } : {}),
   };
 
-  // 1) preprocess
+  // 1) preprocess: the grids and the normalisation (no voxel copied); the input itself is made
+  //    only where it is inferred (the whole model grid, or look-first's coarse grid and box)
   let t = now();
-  const pre = preprocessForModel(volume, card, run);
+  const record = preprocessPlan(volume, card, run);
+  const modelGrid = record.modelGrid;
+  const cin = card.input.channels.length;
+  let inputBytes = 0;
+  let sourceVoxelsRead = 0;
+  const source: LookFirstInput = {
+    grid: modelGrid,
+    components: cin,
+    box: (box) => {
+      const r = preprocessRegion(volume, record, { box, ...run });
+      inputBytes = Math.max(inputBytes, r.workingBytes);
+      sourceVoxelsRead += r.sourceVoxelsRead;
+      return r.input;
+    },
+    onGrid: (grid) => {
+      const r = preprocessRegion(volume, record, { grid, interpolation: 'linear', ...run });
+      inputBytes = Math.max(inputBytes, r.workingBytes);
+      sourceVoxelsRead += r.sourceVoxelsRead;
+      return r.input;
+    },
+  };
+  const roi = options.roiFirst ?? SEGMENT_WITH_MODEL_DEFAULTS.roiFirst;
+  const input = roi ? undefined : source.box(fullBox(modelGrid));
   t = stage('preprocess', t);
 
   // 2) inference on the model grid
-  const roi = options.roiFirst ?? SEGMENT_WITH_MODEL_DEFAULTS.roiFirst;
   let prediction: ModelGridPrediction;
   let lookFirst: LookFirstReport | undefined;
   if (roi) {
-    const lf = await lookFirstInference(
-      session,
-      pre.input,
-      settings,
-      options.structures === undefined ? [] : keptValues,
-      { ...(typeof roi === 'object' ? roi : {}), ...run },
-    );
+    const lf = await lookFirstInference(session, source, settings, options.structures === undefined ? [] : keptValues, {
+      ...(typeof roi === 'object' ? roi : {}),
+      ...run,
+    });
     prediction = lf.prediction;
     lookFirst = lf.report;
     warnings.push(...lf.warnings);
     t = stage('inference (look-first)', t);
   } else {
-    prediction = await fullInference(session, pre.input, settings, run);
+    prediction = await fullInference(session, input!, settings, run);
     t = stage('inference', t);
   }
   throwIfAborted(options.signal);
 
-  // 3) back to the source grid
+  // 3) back to the source grid, only the requested structures, only where the prediction can
+  //    reach (the box of the kept labels, or look-first's box); the rest stays background
   const segments = segmentsFromCard(card).filter((s) => keptValues.includes(s.value));
-  const onSource =
-    backToSource === 'probabilities' && prediction.probabilities
-      ? probabilitiesToSource(prediction.probabilities, labelValues, pre.record, segments, {
-          activation: card.output.activation,
-          ...run,
-        })
-      : labelsToSource(prediction.labels, pre.record, segments, run);
+  const lut = options.structures === undefined ? undefined : keepLut(keptValues);
+  const predBox = prediction.box ?? fullBox(modelGrid);
+  const grid = record.sourceGrid;
+  const srcVoxels = voxelCount(grid);
+  let data: Uint8Array | Uint16Array;
+  let mapped: OntoSourceResult;
+  if (backToSource === 'probabilities' && prediction.probabilities) {
+    data = Math.max(...labelValues) > 255 ? new Uint16Array(srcVoxels) : new Uint8Array(srcVoxels);
+    mapped = probabilitiesOntoSource(prediction.probabilities, labelValues, predBox, modelGrid, record, data, {
+      activation: card.output.activation,
+      lut,
+      ...run,
+    });
+  } else {
+    data = new (prediction.labels.constructor as new (n: number) => Uint8Array | Uint16Array)(srcVoxels);
+    mapped = labelsOntoSource(prediction.labels, predBox, modelGrid, record, data, lut);
+  }
   t = stage('back to source grid', t);
 
-  // 4) requested structures only, then per-structure clean-up
-  const data = onSource.data as Uint8Array | Uint16Array;
-  const keep = new Set(keptValues);
-  for (let p = 0; p < data.length; p++) if (data[p] !== 0 && !keep.has(data[p]!)) data[p] = 0;
-  const grid = onSource.grid;
-  const structures = postprocessStructures(data, grid, kept, basePost, byName, run);
+  // 4) per-structure clean-up (only what was asked for, only around each structure)
+  const region = mapped.sourceBox ?? { start: [0, 0, 0], end: [0, 0, 0] };
+  const structures = cleanUpStructures(data, grid, kept, basePost, byName, run, region, mapped.counts);
   for (const st of structures)
     if (st.voxelsBefore === 0) warnings.push(`the model found no "${st.name}" in this image`);
   stage('postprocess', t);
   const labels = makeLabelMap({ grid, data, segments });
 
-  const srcVoxels = voxelCount(pre.record.sourceGrid);
-  const modelVoxels = voxelCount(pre.record.modelGrid);
-  const cin = card.input.channels.length;
+  const modelVoxels = voxelCount(modelGrid);
   const labelBytes = data.BYTES_PER_ELEMENT;
+  const boxVoxelCount = boxVoxels(predBox);
   const memoryEstimateBytes =
-    srcVoxels * cin * 4 * 2 + // reoriented + normalised copies of the image
-    modelVoxels * cin * 4 + // model input
+    inputBytes + // the model input (whole grid or box) and the temporary arrays that made it
     prediction.workingBytes +
-    modelVoxels * labelBytes +
-    (prediction.probabilities ? prediction.probabilities.length * modelVoxels : 0) +
-    srcVoxels * (labelBytes + 4 + 1); // labels, arg-max scores, one structure mask
+    boxVoxelCount * prediction.labels.BYTES_PER_ELEMENT +
+    (prediction.probabilities ? prediction.probabilities.length * boxVoxelCount : 0) +
+    srcVoxels * labelBytes + // the label map
+    mapped.voxels * (backToSource === 'probabilities' ? 4 + 4 + labelBytes : 0); // arg-max scores on the mapped region
   return {
     labels,
     report: {
       model: { name: card.name, version: card.version },
       executionProvider: session.executionProvider ?? 'unknown',
       sourceGrid: {
-        size: [...pre.record.sourceGrid.size] as unknown as Vec3,
-        spacing: [...pre.record.sourceGrid.spacing] as unknown as Vec3,
+        size: [...grid.size] as unknown as Vec3,
+        spacing: [...grid.spacing] as unknown as Vec3,
       },
       modelGrid: {
-        size: [...pre.record.modelGrid.size] as unknown as Vec3,
-        spacing: [...pre.record.modelGrid.spacing] as unknown as Vec3,
+        size: [...modelGrid.size] as unknown as Vec3,
+        spacing: [...modelGrid.spacing] as unknown as Vec3,
       },
       patches: prediction.patches,
       runs: prediction.runs,
       voxelsInferred: prediction.voxelsInferred,
       modelVoxels,
+      sourceVoxelsRead,
+      sourceVoxelsMapped: mapped.voxels,
+      ...(mapped.sourceBox ? { sourceBox: mapped.sourceBox } : {}),
       stages,
       totalSeconds: (now() - t0) / 1000,
       memoryEstimateBytes,
@@ -328,6 +379,12 @@ export async function segmentWithModel(
  * Per-structure clean-up of a label volume, in place: for each structure, small pieces removed,
  * the largest piece kept, holes filled (only into background, never over another structure),
  * as `byName.get(name) ?? base` says. Returns what was done per structure.
+ *
+ * `region`, when given, is a box of `grid` outside which `data` is known to be background (what
+ * segmentWithModel wrote): voxels are counted there only. Structures without a step are only
+ * counted (one pass for all); a structure with steps is cleaned up on its own bounding box plus
+ * one voxel (which gives the same result as on the whole grid: its pieces lie inside, and the
+ * one-voxel rim of background links every outside voxel to the border, as the whole grid does).
  */
 export function postprocessStructures(
   data: Uint8Array | Uint16Array,
@@ -336,45 +393,150 @@ export function postprocessStructures(
   base: StructurePostprocess = {},
   byName: ReadonlyMap<string, StructurePostprocess> = new Map(),
   run: RunOptions = {},
+  region?: IndexBox,
 ): StructureReport[] {
+  return cleanUpStructures(data, grid, structures, base, byName, run, region, undefined);
+}
+
+/** postprocessStructures, with the voxels per value already known (`counts`, index = value) when given. */
+function cleanUpStructures(
+  data: Uint8Array | Uint16Array,
+  grid: Grid,
+  structures: readonly { readonly value: number; readonly name: string }[],
+  base: StructurePostprocess,
+  byName: ReadonlyMap<string, StructurePostprocess>,
+  run: RunOptions,
+  region: IndexBox | undefined,
+  counts: ArrayLike<number> | undefined,
+): StructureReport[] {
+  if (data.length !== voxelCount(grid)) {
+    throw new S2SError(
+      'INVALID_ARGUMENT',
+      `the label volume has ${data.length} values but the grid needs ${voxelCount(grid)}`,
+    );
+  }
+  const r = region ?? fullBox(grid);
+  for (let a = 0; a < 3; a++) {
+    if (
+      !(r.start[a]! >= 0 && r.end[a]! <= grid.size[a]! && Number.isInteger(r.start[a]) && Number.isInteger(r.end[a]))
+    ) {
+      throw new S2SError(
+        'INVALID_ARGUMENT',
+        `region [${r.start.join(', ')}]..[${r.end.join(', ')}] is not inside the ${grid.size.join('x')} grid`,
+      );
+    }
+  }
   const voxMl = Math.abs(grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
+  const posts = structures.map((l) => checkPostprocess(byName.get(l.name) ?? base, `postprocess of "${l.name}"`));
+  throwIfAborted(run.signal);
+  const hist = counts ?? histogramIn(data, grid, r);
   const out: StructureReport[] = [];
-  for (const l of structures) {
+  structures.forEach((l, n) => {
     throwIfAborted(run.signal);
-    const post = checkPostprocess(byName.get(l.name) ?? base, `postprocess of "${l.name}"`);
-    const mask = Uint8Array.from(data, (v) => (v === l.value ? 1 : 0));
-    const before = count(mask);
+    const post = posts[n]!;
+    const before = hist[l.value] ?? 0;
     const steps: string[] = [];
-    let m: Uint8Array = mask;
-    if (before > 0) {
+    let after = before;
+    const any = post.minIslandMm3 > 0 || post.keepLargest || post.fillHoles;
+    if (before > 0 && any) {
+      const sb = valueBox(data, grid, r, l.value)!;
+      const cb: IndexBox = {
+        start: [0, 1, 2].map((a) => Math.max(0, sb.start[a]! - 1)) as unknown as Vec3,
+        end: [0, 1, 2].map((a) => Math.min(grid.size[a]!, sb.end[a]! + 1)) as unknown as Vec3,
+      };
+      const cg = cropGrid(grid, cb);
+      const mask = maskIn(data, grid, cb, l.value);
+      let m: Uint8Array = mask;
       if (post.minIslandMm3 > 0) {
-        m = removeIslands(m, grid, { minVolumeMm3: post.minIslandMm3, connectivity: post.connectivity, ...run });
+        m = removeIslands(m, cg, { minVolumeMm3: post.minIslandMm3, connectivity: post.connectivity, ...run });
         steps.push(`removed pieces under ${post.minIslandMm3} mm³`);
       }
       if (post.keepLargest) {
-        m = keepLargest(m, grid, { connectivity: post.connectivity, ...run });
+        m = keepLargest(m, cg, { connectivity: post.connectivity, ...run });
         steps.push('kept the largest piece');
       }
       if (post.fillHoles) {
-        m = fillHoles(m, grid, { mode: post.fillHoles === 'slice' ? 'slice' : '3d', ...run });
+        m = fillHoles(m, cg, { mode: post.fillHoles === 'slice' ? 'slice' : '3d', ...run });
         steps.push(post.fillHoles === 'slice' ? 'filled holes per slice' : 'filled holes');
       }
-      if (m !== mask) {
-        for (let p = 0; p < data.length; p++) {
-          if (mask[p] === 1 && m[p] === 0) data[p] = 0;
-          else if (m[p] === 1 && data[p] === 0) data[p] = l.value;
-        }
-      }
+      after = writeBack(data, grid, cb, mask, m, l.value);
     }
-    let after = 0;
-    for (let p = 0; p < data.length; p++) if (data[p] === l.value) after++;
     out.push({ value: l.value, name: l.name, voxelsBefore: before, voxels: after, volumeMl: after * voxMl, steps });
-  }
+  });
   return out;
 }
 
-function count(m: Uint8Array): number {
+/** Voxels per value inside `box`. */
+function histogramIn(data: Uint8Array | Uint16Array, grid: Grid, box: IndexBox): Float64Array {
+  const hist = new Float64Array(data instanceof Uint8Array ? 256 : 65536);
+  const [nx, ny] = grid.size;
+  for (let k = box.start[2]; k < box.end[2]; k++)
+    for (let j = box.start[1]; j < box.end[1]; j++) {
+      const row = (k * ny + j) * nx;
+      for (let p = row + box.start[0]; p < row + box.end[0]; p++) hist[data[p]!]!++;
+    }
+  return hist;
+}
+
+/** The box of the voxels equal to v inside `box`. */
+function valueBox(data: Uint8Array | Uint16Array, grid: Grid, box: IndexBox, v: number): IndexBox | undefined {
+  const [nx, ny] = grid.size;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  for (let k = box.start[2]; k < box.end[2]; k++)
+    for (let j = box.start[1]; j < box.end[1]; j++) {
+      const row = (k * ny + j) * nx;
+      for (let i = box.start[0]; i < box.end[0]; i++) {
+        if (data[row + i] !== v) continue;
+        if (i < lo[0]!) lo[0] = i;
+        if (i > hi[0]!) hi[0] = i;
+        if (j < lo[1]!) lo[1] = j;
+        if (j > hi[1]!) hi[1] = j;
+        if (k < lo[2]!) lo[2] = k;
+        hi[2] = k;
+      }
+    }
+  if (hi[0]! < 0) return undefined;
+  return {
+    start: [lo[0]!, lo[1]!, lo[2]!],
+    end: [hi[0]! + 1, hi[1]! + 1, hi[2]! + 1],
+  };
+}
+
+/** 0/1 mask of value v on `box`. */
+function maskIn(data: Uint8Array | Uint16Array, grid: Grid, box: IndexBox, v: number): Uint8Array {
+  const [nx, ny] = grid.size;
+  const out = new Uint8Array(boxVoxels(box));
+  let q = 0;
+  for (let k = box.start[2]; k < box.end[2]; k++)
+    for (let j = box.start[1]; j < box.end[1]; j++) {
+      const row = (k * ny + j) * nx;
+      for (let i = box.start[0]; i < box.end[0]; i++, q++) out[q] = data[row + i] === v ? 1 : 0;
+    }
+  return out;
+}
+
+/** Applies the cleaned mask `m` (was `mask`) of value v on `box`; returns the voxels of v there. */
+function writeBack(
+  data: Uint8Array | Uint16Array,
+  grid: Grid,
+  box: IndexBox,
+  mask: Uint8Array,
+  m: Uint8Array,
+  v: number,
+): number {
+  const [nx, ny] = grid.size;
+  let q = 0;
   let n = 0;
-  for (let p = 0; p < m.length; p++) n += m[p]!;
+  for (let k = box.start[2]; k < box.end[2]; k++)
+    for (let j = box.start[1]; j < box.end[1]; j++) {
+      const row = (k * ny + j) * nx;
+      for (let i = box.start[0]; i < box.end[0]; i++, q++) {
+        const p = row + i;
+        if (mask[q] === 1 && m[q] === 0) data[p] = 0;
+        else if (m[q] === 1 && data[p] === 0) data[p] = v;
+        if (data[p] === v) n++;
+      }
+    }
   return n;
 }

@@ -87,6 +87,10 @@ describe('look-first (coarse pass, then only the box that matters)', () => {
     expect(look.report.lookFirst!.found).toBe(false);
     expect(look.report.warnings.join(' ')).toMatch(/found no foreground; the whole volume was inferred/);
     expect(Array.from(look.labels.data)).toEqual(Array.from(full.labels.data));
+    // the coarse pass counts in the fallback too (it was left out of the patch count)
+    const lf = look.report.lookFirst!;
+    expect(look.report.patches).toBe(full.report.patches + lf.coarsePatches);
+    expect(look.report.voxelsInferred).toBe(full.report.voxelsInferred + lf.coarseGrid.size.reduce((a, b) => a * b, 1));
   });
 
   it('rejects bad options', async () => {
