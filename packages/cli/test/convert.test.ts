@@ -18,7 +18,7 @@ import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
 import { STLLoader } from 'three/examples/jsm/loaders/STLLoader.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPath, describeData } from '../../../test-utils/shared-data.js';
-import { runCli } from '../src/cli.js';
+import { runCliIn } from './helpers/run-cli.js';
 
 let work: string;
 const PHANTOM = makeCtHeadPhantom({});
@@ -27,16 +27,7 @@ const FAKE_NAME = 'Zyxwuv^Qponml';
 const FAKE_ID = 'PID-99887766';
 let studyUid = '';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    cwd: work,
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCliIn(work, argv);
 
 const ab = (b: Uint8Array) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 

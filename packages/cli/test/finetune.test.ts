@@ -7,7 +7,7 @@ import { onnxRuntimeNodeBackend, resolveModel } from '@slice2solid/ai/node';
 import { segmentsSidecarName, writeNifti, writeNiftiLabels } from '@slice2solid/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headModel, headModelCard, TEST_THRESHOLDS } from '../../ai/test/helpers/head-model.js';
-import { runCli } from '../src/cli.js';
+import { runCliIn } from './helpers/run-cli.js';
 
 const SIZE = [32, 32, 32] as const;
 let work = '';
@@ -48,16 +48,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    cwd: work,
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCliIn(work, argv);
 
 describe('slice2solid finetune', () => {
   it('writes a fine-tuned model package and reports whole-volume validation Dice before and after', async () => {

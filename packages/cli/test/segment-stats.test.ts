@@ -7,7 +7,7 @@ import { readDicomSeg, readNiftiLabels, readNrrdLabels, segmentsFromJson, writeN
 import { THRESHOLD_PRESETS } from '@slice2solid/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPath, describeData } from '../../../test-utils/shared-data.js';
-import { runCli } from '../src/cli.js';
+import { runCliIn } from './helpers/run-cli.js';
 
 let work = '';
 beforeAll(() => {
@@ -39,16 +39,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    cwd: work,
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCliIn(work, argv);
 
 describe('slice2solid segment / stats', () => {
   it('segments bone with clean-up into NIfTI + sidecar; stats reports the ball volume and HU', async () => {

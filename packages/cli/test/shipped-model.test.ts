@@ -11,7 +11,7 @@ import { webGpuUnfriendlyOps } from '@slice2solid/ai/web';
 import { afterAll, expect, it } from 'vitest';
 import { buildCtTorsoDataset } from '../../../scripts/make-ct-torso-dataset.js';
 import { describeData, REPO_ROOT, SHARED_DATA } from '../../../test-utils/shared-data.js';
-import { runCli } from '../src/cli.js';
+import { runCliIn } from './helpers/run-cli.js';
 
 const PKG = join(REPO_ROOT, 'models', 'ct-torso-small');
 const work = mkdtempSync(join(tmpdir(), 's2s-shipped-'));
@@ -33,13 +33,7 @@ it('the shipped model package is in the repository, valid, and matches its check
 describeData('the shipped model: card numbers come from evaluate on its unseen test case', () => {
   it('slice2solid evaluate reproduces every metric of the card on the test split', async () => {
     const csv = await buildCtTorsoDataset(SHARED_DATA, join(work, 'dataset'), () => {});
-    let out = '';
-    let err = '';
-    const code = await runCli(['evaluate', PKG, csv, '--json', join(work, 'eval.json')], {
-      stdout: { write: (x: string) => (out += x) },
-      stderr: { write: (x: string) => (err += x), isTTY: false },
-      cwd: work,
-    });
+    const { code, out, err } = await runCliIn(work, ['evaluate', PKG, csv, '--json', join(work, 'eval.json')]);
     expect(code, err).toBe(0);
     expect(err).toContain('(split test)');
     const card = parseModelCard(readFileSync(join(PKG, 'model.json'), 'utf8'));

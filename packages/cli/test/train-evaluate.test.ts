@@ -10,7 +10,7 @@ import { decodeEvent, parseModelCard, readTfRecords, syntheticCase } from '@slic
 import { findPythonTorch } from '@slice2solid/ai/node';
 import { writeNifti, writeNiftiLabels } from '@slice2solid/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.js';
+import { runCliIn } from './helpers/run-cli.js';
 
 const torch = await findPythonTorch();
 if (!torch && process.env.CI) throw new Error('CI run without PyTorch (.ci/run installs python3-torch)');
@@ -23,16 +23,7 @@ const describeTorch = torch ? describe : describe.skip;
 const work = mkdtempSync(join(tmpdir(), 's2s-train-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    cwd: work,
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCliIn(work, argv);
 
 describeTorch('slice2solid train + evaluate', () => {
   const run = join(work, 'run');
