@@ -32,10 +32,8 @@ import {
   type Vec3,
   type Volume,
 } from '@slice2solid/core';
-import { cropGrid, type IndexBox } from '@slice2solid/ops';
+import { type AxisTable, axisTable, cropGrid, type IndexBox, type Interpolation } from '@slice2solid/ops';
 import type { Activation } from './sliding-window.js';
-
-export type Interpolation = 'nearest' | 'linear' | 'cubic';
 
 /** reoriented axis b = source axis perm[b], reversed where flip[b] (as core `reorientPlan`). */
 export interface ReorientRecord {
@@ -132,51 +130,7 @@ function isFull(box: IndexBox, grid: Grid): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// per-axis tables (as ops resampleOnto builds them)
-
-export interface AxisTable {
-  readonly taps: number;
-  /** For each output position: `taps` source indices (clamped) and weights. */
-  readonly index: Int32Array;
-  readonly weight: Float64Array;
-}
-
-function axisTable(nOut: number, nIn: number, scale: number, shift: number, interp: Interpolation): AxisTable {
-  const taps = interp === 'nearest' ? 1 : interp === 'linear' ? 2 : 4;
-  const index = new Int32Array(nOut * taps);
-  const weight = new Float64Array(nOut * taps);
-  const clamp = (x: number) => (x < 0 ? 0 : x >= nIn ? nIn - 1 : x);
-  for (let o = 0; o < nOut; o++) {
-    // snap values within 1e-9 of an integer (exact grid coincidences)
-    let x = scale * o + shift;
-    const rx = Math.round(x);
-    if (Math.abs(x - rx) < 1e-9) x = rx;
-    const b = o * taps;
-    if (interp === 'nearest') {
-      index[b] = clamp(Math.floor(x + 0.5));
-      weight[b] = 1;
-    } else if (interp === 'linear') {
-      const x0 = Math.floor(x);
-      const f = x - x0;
-      index[b] = clamp(x0);
-      index[b + 1] = clamp(x0 + 1);
-      weight[b] = 1 - f;
-      weight[b + 1] = f;
-    } else {
-      const x0 = Math.floor(x);
-      const f = x - x0;
-      // Keys (a = -0.5) weights for offsets -1, 0, 1, 2
-      const f2 = f * f;
-      const f3 = f2 * f;
-      weight[b] = -0.5 * f3 + f2 - 0.5 * f;
-      weight[b + 1] = 1.5 * f3 - 2.5 * f2 + 1;
-      weight[b + 2] = -1.5 * f3 + 2 * f2 + 0.5 * f;
-      weight[b + 3] = 0.5 * f3 - 0.5 * f2;
-      for (let t = 0; t < 4; t++) index[b + t] = clamp(x0 - 1 + t);
-    }
-  }
-  return { taps, index, weight };
-}
+// per-axis tables (ops `axisTable`, the ones resampleOnto builds)
 
 function identityTable(n: number): AxisTable {
   const index = new Int32Array(n);

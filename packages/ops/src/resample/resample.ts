@@ -176,14 +176,20 @@ export function resampleOnto(volume: Volume, dst: Grid, options: ResampleOptions
   return { ...volume, grid: dst, data: out };
 }
 
-interface AxisTable {
+/** One axis of a separable resampling: for each output position, its source taps and weights. */
+export interface AxisTable {
   readonly taps: number;
   /** For each output position: taps source indices (clamped) and weights. */
   readonly index: Int32Array;
   readonly weight: Float64Array;
 }
 
-function axisTable(nOut: number, nIn: number, scale: number, shift: number, interp: Interpolation): AxisTable {
+/**
+ * The table of output positions o = 0..nOut-1 at source coordinate `scale * o + shift` (clamped to
+ * 0..nIn-1): 1 tap for nearest, 2 for linear, 4 for cubic (Keys, a = -0.5). Shared by
+ * `resampleOnto` and the AI package's region resampling, so both sample identically.
+ */
+export function axisTable(nOut: number, nIn: number, scale: number, shift: number, interp: Interpolation): AxisTable {
   const taps = interp === 'nearest' ? 1 : interp === 'linear' ? 2 : 4;
   const index = new Int32Array(nOut * taps);
   const weight = new Float64Array(nOut * taps);
