@@ -5,8 +5,8 @@
  */
 import { S2SError } from '@slice2solid/core';
 import type * as Ort from 'onnxruntime-node';
-import type { Float32Tensor, InferenceBackend, InferenceSessionLike, SessionOptions } from '../backend.js';
-import { makeTensor } from '../backend.js';
+import type { InferenceBackend, InferenceSessionLike, SessionOptions } from '../backend.js';
+import { errorText, wrapOrtSession } from '../ort-session.js';
 
 export interface OnnxRuntimeNodeOptions extends SessionOptions {}
 
@@ -64,7 +64,12 @@ export function onnxRuntimeNodeBackend(defaults: OnnxRuntimeNodeOptions = {}): I
             ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
             graphOptimizationLevel: 'all',
           });
-          return wrapSession(ort, session, remaining[0]!);
+          return wrapOrtSession(
+            session,
+            remaining[0]!,
+            (data, dims) => new ort.Tensor('float32', data, dims),
+            'ONNX Runtime',
+          );
         } catch (cause) {
           if (!/ExecutionProvider|provider/i.test(errorText(cause))) {
             throw new S2SError('MALFORMED_FILE', `ONNX Runtime could not load the model: ${errorText(cause)}`, {
@@ -86,64 +91,4 @@ export function onnxRuntimeNodeBackend(defaults: OnnxRuntimeNodeOptions = {}): I
       );
     },
   };
-}
-
-function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: string): InferenceSessionLike {
-  let disposed = false;
-  return {
-    executionProvider: provider,
-    inputNames: [...session.inputNames],
-    outputNames: [...session.outputNames],
-    async run(feeds, outputNames) {
-      if (disposed) throw new S2SError('INVALID_ARGUMENT', 'the inference session was disposed');
-      const ortFeeds: Record<string, Ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) {
-        if (!session.inputNames.includes(name)) {
-          throw new S2SError('INVALID_ARGUMENT', `the model has no input "${name}"`, {
-            hint: `its inputs are: ${session.inputNames.join(', ')}`,
-          });
-        }
-        const checked = makeTensor(t.data, t.dims);
-        ortFeeds[name] = new ort.Tensor('float32', checked.data, [...checked.dims]);
-      }
-      const wanted = outputNames ? [...outputNames] : [...session.outputNames];
-      for (const name of wanted) {
-        if (!session.outputNames.includes(name)) {
-          throw new S2SError('INVALID_ARGUMENT', `the model has no output "${name}"`, {
-            hint: `its outputs are: ${session.outputNames.join(', ')}`,
-          });
-        }
-      }
-      let results: Ort.InferenceSession.OnnxValueMapType;
-      try {
-        results = await session.run(ortFeeds, wanted);
-      } catch (cause) {
-        throw new S2SError('INVALID_ARGUMENT', `ONNX Runtime failed to run the model: ${errorText(cause)}`, {
-          hint: 'check the input shape (batch, channels, k, j, i) against the model card',
-          cause,
-        });
-      }
-      const out: Record<string, Float32Tensor> = {};
-      for (const name of wanted) {
-        const v = results[name] as Ort.Tensor | undefined;
-        if (v?.type !== 'float32' || !(v.data instanceof Float32Array)) {
-          throw new S2SError('INVALID_ARGUMENT', `model output "${name}" is not a float32 tensor (${v?.type})`, {
-            hint: 'export the model with float32 outputs',
-          });
-        }
-        out[name] = { data: v.data, dims: [...v.dims] };
-      }
-      return out;
-    },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await session.release();
-    },
-  };
-}
-
-function errorText(e: unknown): string {
-  const s = e instanceof Error ? e.message : String(e);
-  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
 }

@@ -24,8 +24,8 @@
  */
 import { S2SError } from '@slice2solid/core';
 import type * as Ort from 'onnxruntime-web';
-import type { Float32Tensor, InferenceBackend, InferenceSessionLike, SessionOptions } from '../backend.js';
-import { makeTensor } from '../backend.js';
+import type { InferenceBackend, InferenceSessionLike, SessionOptions } from '../backend.js';
+import { errorText, wrapOrtSession } from '../ort-session.js';
 
 /** Where onnxruntime-web finds its `.wasm`/`.mjs` files: a folder URL or the two file URLs. */
 export type OrtWasmPaths = string | { readonly wasm?: string; readonly mjs?: string };
@@ -143,7 +143,7 @@ export function onnxRuntimeWebBackend(defaults: OnnxRuntimeWebOptions = {}): Inf
             executionProviders: [ep as 'wasm'],
             graphOptimizationLevel: 'all',
           });
-          return wrapSession(ort, session, ep);
+          return wrapOrtSession(session, ep, (data, dims) => new ort.Tensor('float32', data, dims), 'ONNX Runtime Web');
         } catch (cause) {
           const text = errorText(cause);
           // "no available backend found": this provider could not start here; try the next one.
@@ -171,71 +171,4 @@ export function onnxRuntimeWebBackend(defaults: OnnxRuntimeWebOptions = {}): Inf
       );
     },
   };
-}
-
-function wrapSession(ort: OrtModule, session: Ort.InferenceSession, provider: string): InferenceSessionLike {
-  let disposed = false;
-  return {
-    executionProvider: provider,
-    inputNames: [...session.inputNames],
-    outputNames: [...session.outputNames],
-    async run(feeds, outputNames) {
-      if (disposed) throw new S2SError('INVALID_ARGUMENT', 'the inference session was disposed');
-      const ortFeeds: Record<string, Ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) {
-        if (!session.inputNames.includes(name)) {
-          throw new S2SError('INVALID_ARGUMENT', `the model has no input "${name}"`, {
-            hint: `its inputs are: ${session.inputNames.join(', ')}`,
-          });
-        }
-        const checked = makeTensor(t.data, t.dims);
-        ortFeeds[name] = new ort.Tensor('float32', checked.data, [...checked.dims]);
-      }
-      const wanted = outputNames ? [...outputNames] : [...session.outputNames];
-      for (const name of wanted) {
-        if (!session.outputNames.includes(name)) {
-          throw new S2SError('INVALID_ARGUMENT', `the model has no output "${name}"`, {
-            hint: `its outputs are: ${session.outputNames.join(', ')}`,
-          });
-        }
-      }
-      let results: Ort.InferenceSession.OnnxValueMapType;
-      try {
-        results = await session.run(ortFeeds, wanted);
-      } catch (cause) {
-        throw new S2SError('INVALID_ARGUMENT', `ONNX Runtime Web failed to run the model: ${errorText(cause)}`, {
-          hint: 'check the input shape (batch, channels, k, j, i) against the model card',
-          cause,
-        });
-      }
-      const out: Record<string, Float32Tensor> = {};
-      for (const name of wanted) {
-        const v = results[name] as Ort.Tensor | undefined;
-        if (v?.type !== 'float32') {
-          throw new S2SError('INVALID_ARGUMENT', `model output "${name}" is not a float32 tensor (${v?.type})`, {
-            hint: 'export the model with float32 outputs',
-          });
-        }
-        // Outputs on the GPU are read back (and the GPU buffer released); CPU outputs are as is.
-        const data = v.location === 'cpu' ? v.data : await v.getData(true);
-        if (!(data instanceof Float32Array)) {
-          throw new S2SError('INVALID_ARGUMENT', `model output "${name}" has no float32 data`, {
-            hint: 'export the model with float32 outputs',
-          });
-        }
-        out[name] = { data, dims: [...v.dims] };
-      }
-      return out;
-    },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await session.release();
-    },
-  };
-}
-
-function errorText(e: unknown): string {
-  const s = e instanceof Error ? e.message : String(e);
-  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
 }
