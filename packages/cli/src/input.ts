@@ -10,7 +10,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { type RunOptions, S2SError, type Vec3, type Volume } from '@slice2solid/core';
 import type { LoadReport, SeriesSummary } from '@slice2solid/dicom';
-import { companionFileNames, detectFormat, readVolume, volumeWarnings } from '@slice2solid/io';
+import {
+  type ContentKind,
+  companionFileNames,
+  contentKind,
+  readVolume,
+  skipReasonForBaseName,
+  volumeWarnings,
+} from '@slice2solid/io';
 import { unzipSync } from 'fflate';
 import { readFileBytes } from './read-file.js';
 
@@ -49,57 +56,10 @@ export interface LoadedInput {
 }
 
 /** File names that are never image data. */
-const SKIP_NAME = /^(dicomdir|license.*|licence.*|readme.*|copyright.*|copying.*|manifest.*|thumbs\.db)$/i;
-const SKIP_EXT = new Set([
-  'txt',
-  'json',
-  'md',
-  'csv',
-  'tsv',
-  'xml',
-  'html',
-  'htm',
-  'pdf',
-  'py',
-  'sh',
-  'bat',
-  'cmd',
-  'exe',
-  'dll',
-  'ini',
-  'log',
-  'js',
-  'ts',
-  'yml',
-  'yaml',
-  'doc',
-  'docx',
-  'xls',
-  'xlsx',
-  'bval',
-  'bvec',
-  'stl',
-  'obj',
-  'ply',
-  'glb',
-  'gltf',
-  '3mf',
-  'mz3',
-]);
 
 /** Why a file name is skipped without reading it, or undefined to read it. */
 export function skipReason(name: string): string | undefined {
-  const base = basename(name);
-  if (base.startsWith('.')) return 'hidden file';
-  if (SKIP_NAME.test(base))
-    return base.toUpperCase() === 'DICOMDIR' ? 'DICOMDIR (an index, not an image)' : 'not an image file';
-  const ext = base.includes('.') ? base.slice(base.lastIndexOf('.') + 1).toLowerCase() : '';
-  if (SKIP_EXT.has(ext)) return `not an image file (.${ext})`;
-  return undefined;
-}
-
-export function isZip(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+  return skipReasonForBaseName(basename(name));
 }
 
 /** A Uint8Array view of a Node Buffer (no copy; the file's own memory). */
@@ -107,17 +67,7 @@ function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
-export type ContentKind = 'dicom' | 'nifti' | 'nifti-pair' | 'nrrd' | 'metaimage' | 'png' | 'tiff' | 'zip' | 'unknown';
-
-/**
- * What a file holds, judged by its first bytes (gzip is peeked into; see @slice2solid/io's
- * detectFormat). 'unknown' files are offered to the DICOM parser: a DICOM file without preamble
- * has no magic number, and the parser reports the file as skipped if it is not DICOM.
- */
-export function contentKind(name: string, bytes: Uint8Array): ContentKind {
-  if (isZip(bytes)) return 'zip';
-  return detectFormat(name, bytes.subarray(0, 4096));
-}
+export { type ContentKind, contentKind, isZip } from '@slice2solid/io';
 
 const VOLUME_KINDS: readonly ContentKind[] = ['nifti', 'nifti-pair', 'nrrd', 'metaimage'];
 

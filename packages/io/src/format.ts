@@ -280,3 +280,44 @@ export function writeVolumeFiles(volume: Volume, fileName: string, options: Writ
   }
   return [{ name: base, bytes: writeVolume(volume, fileName, opts) }];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Input routing shared by the CLI (paths) and the web app (dropped files): which files are skipped
+// without reading them, and what a file holds.
+
+const SKIP_NAME = /^(dicomdir|license.*|licence.*|readme.*|copyright.*|copying.*|manifest.*|thumbs\.db)$/i;
+const SKIP_EXT = new Set(
+  'txt json md csv tsv xml html htm pdf py sh bat cmd exe dll ini log js ts yml yaml doc docx xls xlsx bval bvec stl obj ply glb gltf 3mf mz3'.split(
+    ' ',
+  ),
+);
+
+/**
+ * Why a file with this base name (no folder part) is skipped without being read — hidden files,
+ * DICOMDIR, licences and read-mes, text, scripts, meshes — or undefined to read it.
+ */
+export function skipReasonForBaseName(base: string): string | undefined {
+  if (base.startsWith('.')) return 'hidden file';
+  if (SKIP_NAME.test(base))
+    return base.toUpperCase() === 'DICOMDIR' ? 'DICOMDIR (an index, not an image)' : 'not an image file';
+  const ext = base.includes('.') ? base.slice(base.lastIndexOf('.') + 1).toLowerCase() : '';
+  if (SKIP_EXT.has(ext)) return `not an image file (.${ext})`;
+  return undefined;
+}
+
+/** A zip archive (local file header magic). */
+export function isZip(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+}
+
+export type ContentKind = VolumeFormat | 'zip';
+
+/**
+ * What a file holds, judged by its first bytes (gzip is peeked into; see detectFormat). 'unknown'
+ * files are offered to the DICOM parser: a DICOM file without preamble has no magic number, and
+ * the parser reports the file as skipped if it is not DICOM.
+ */
+export function contentKind(name: string, bytes: Uint8Array): ContentKind {
+  if (isZip(bytes)) return 'zip';
+  return detectFormat(name, bytes.subarray(0, 4096));
+}

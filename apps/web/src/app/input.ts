@@ -9,7 +9,14 @@
  */
 import { type RunOptions, S2SError, type Vec3, type Volume } from '@slice2solid/core';
 import type { LoadReport, SeriesSummary } from '@slice2solid/dicom';
-import { detectFormat, readVolume, volumeWarnings } from '@slice2solid/io';
+import {
+  type ContentKind,
+  contentKind,
+  isZip,
+  readVolume,
+  skipReasonForBaseName,
+  volumeWarnings,
+} from '@slice2solid/io';
 import { unzipSync } from 'fflate';
 
 export interface InputFile {
@@ -44,13 +51,6 @@ export interface LoadedInput {
   readonly dicom?: { readonly report: LoadReport; readonly series: readonly SeriesSummary[] };
 }
 
-const SKIP_NAME = /^(dicomdir|license.*|licence.*|readme.*|copyright.*|copying.*|manifest.*|thumbs\.db)$/i;
-const SKIP_EXT = new Set(
-  'txt json md csv tsv xml html htm pdf py sh bat cmd exe dll ini log js ts yml yaml doc docx xls xlsx bval bvec stl obj ply glb gltf 3mf mz3'.split(
-    ' ',
-  ),
-);
-
 function baseName(name: string): string {
   return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
 }
@@ -59,26 +59,10 @@ function baseName(name: string): string {
 export function skipReason(name: string): string | undefined {
   const parts = name.split(/[\\/]/);
   if (parts.slice(0, -1).some((p) => p.startsWith('.') && p !== '.' && p !== '..')) return 'hidden folder';
-  const base = baseName(name);
-  if (base.startsWith('.')) return 'hidden file';
-  if (SKIP_NAME.test(base))
-    return base.toUpperCase() === 'DICOMDIR' ? 'DICOMDIR (an index, not an image)' : 'not an image file';
-  const ext = base.includes('.') ? base.slice(base.lastIndexOf('.') + 1).toLowerCase() : '';
-  if (SKIP_EXT.has(ext)) return `not an image file (.${ext})`;
-  return undefined;
+  return skipReasonForBaseName(baseName(name));
 }
 
-export function isZip(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
-}
-
-export type ContentKind = 'dicom' | 'nifti' | 'nifti-pair' | 'nrrd' | 'metaimage' | 'png' | 'tiff' | 'zip' | 'unknown';
-
-/** What a file holds, judged by its first bytes ('unknown' files are offered to the DICOM parser). */
-export function contentKind(name: string, bytes: Uint8Array): ContentKind {
-  if (isZip(bytes)) return 'zip';
-  return detectFormat(name, bytes.subarray(0, 4096));
-}
+export { type ContentKind, contentKind, isZip } from '@slice2solid/io';
 
 const VOLUME_KINDS: readonly ContentKind[] = ['nifti', 'nifti-pair', 'nrrd', 'metaimage'];
 
